@@ -1,0 +1,3 @@
+from airrc.cli import main
+
+main()

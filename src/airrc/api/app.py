@@ -1,0 +1,239 @@
+"""Builds the FastAPI application from a :class:`~airrc.node.Node`; maps error codes to HTTP in one place."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from airrc import __version__
+from airrc.api.auth import AuthenticatedPrincipal
+from airrc.api.deps import CurrentPrincipal, NodeDep, SessionDep, require_roles
+from airrc.api.limits import BodySizeLimit
+from airrc.errors import (
+    AuthError,
+    Conflict,
+    CryptoError,
+    Error,
+    Forbidden,
+    InputError,
+    NotFound,
+    RequestTooLarge,
+    StatementError,
+    StoreError,
+    TrustError,
+)
+from airrc.node import Node
+from airrc.statements import parse_signed_statement, verify_statement
+from airrc.store.statements import StatementRow
+
+__all__ = ["create_app", "status_for"]
+
+log = logging.getLogger(__name__)
+
+# Most specific first: the first class that matches decides the status.
+_STATUS_BY_CLASS: tuple[tuple[type[Error], int], ...] = (
+    (RequestTooLarge, 413),
+    (Forbidden, 403),
+    (AuthError, 401),
+    (NotFound, 404),
+    (Conflict, 409),
+    (StoreError, 503),
+    (InputError, 422),
+    (StatementError, 422),
+    (CryptoError, 422),
+    (TrustError, 422),
+)
+_STATUS_BY_CODE: dict[str, int] = {
+    "input.malformed_json": 400,
+    "auth.key_locked": 403,
+    "store.not_migrated": 503,
+}
+
+
+def status_for(error: Error) -> int:
+    """The HTTP status for an airrc error: by code where one is listed, else by class."""
+    if error.code in _STATUS_BY_CODE:
+        return _STATUS_BY_CODE[error.code]
+    for cls, status in _STATUS_BY_CLASS:
+        if isinstance(error, cls):
+            return status
+    return 500
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+class _NodeCollector(Collector):
+    """Metrics read from storage at scrape time, so every process's alerts are counted."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    def collect(self) -> Iterable[Metric]:
+        alerts = GaugeMetricFamily("airrc_alerts", "Alerts raised, by code, severity and state",
+                                   labels=["code", "severity", "state"])
+        statements = GaugeMetricFamily("airrc_statements", "Statements stored", labels=["origin"])
+        peers = GaugeMetricFamily("airrc_peers", "Pinned peer nodes")
+        with self.node.store.session() as session:
+            for (code, severity, acked), count in self.node.alerts.counts(session).items():
+                alerts.add_metric([code, severity, "acked" if acked else "open"], count)
+            for local, count in session.execute(
+                select(StatementRow.local, func.count()).group_by(StatementRow.local)
+            ):
+                statements.add_metric(["local" if local else "received"], count)
+            peers.add_metric([], len(self.node.trust.peers(session)))
+        yield alerts
+        yield statements
+        yield peers
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=1024)
+
+
+class TokenResponse(BaseModel):
+    token: str
+    expires_in: int
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(max_length=64)
+    password: str = Field(min_length=12, max_length=1024)
+    roles: list[str] = Field(min_length=1, max_length=6)
+
+
+class UserPublic(BaseModel):
+    id: str
+    username: str
+    kind: str
+    roles: list[str]
+    public_key: str | None
+    active: bool
+
+
+def _routes() -> APIRouter:
+    router = APIRouter(prefix="/api/v1")
+    admin = Annotated[AuthenticatedPrincipal, Depends(require_roles("admin"))]
+    watch = Annotated[AuthenticatedPrincipal, Depends(require_roles("admin", "duty_officer"))]
+
+    @router.post("/auth/login", response_model=TokenResponse, tags=["auth"])
+    def login(body: LoginRequest, node: NodeDep, session: SessionDep) -> TokenResponse:
+        token = node.principals.login(session, body.username, body.password, lifetime=node.session_lifetime)
+        return TokenResponse(token=token, expires_in=int(node.session_lifetime.total_seconds()))
+
+    @router.get("/auth/whoami", tags=["auth"])
+    def whoami(principal: CurrentPrincipal) -> dict[str, Any]:
+        return {"id": principal.id, "username": principal.username, "kind": principal.kind,
+                "roles": sorted(principal.roles), "personal_key_unlocked": principal.personal_key is not None}
+
+    @router.get("/node", tags=["node"])
+    def node_info(node: NodeDep, _: CurrentPrincipal) -> dict[str, Any]:
+        return {"id": node.id, "name": node.name, "version": __version__, "card": node.card.to_json()}
+
+    @router.get("/peers", tags=["node"])
+    def peers(node: NodeDep, session: SessionDep, _: CurrentPrincipal) -> list[dict[str, Any]]:
+        return [{"id": c.id, "name": c.name, "role": c.role, "serial": c.serial, "endpoints": list(c.endpoints)}
+                for c in node.trust.peers(session)]
+
+    @router.get("/users", response_model=list[UserPublic], tags=["users"])
+    def list_users(node: NodeDep, session: SessionDep, _: admin) -> list[UserPublic]:
+        return [UserPublic(id=p.id, username=p.username, kind=p.kind, roles=sorted(p.role_set),
+                           public_key=p.personal_public_key, active=p.active) for p in node.principals.list(session)]
+
+    @router.post("/users", response_model=UserPublic, status_code=201, tags=["users"])
+    def add_user(body: UserCreate, node: NodeDep, session: SessionDep, _: admin) -> UserPublic:
+        row = node.add_user(session, body.username, body.password, body.roles)
+        return UserPublic(id=row.id, username=row.username, kind=row.kind, roles=sorted(row.role_set),
+                          public_key=row.personal_public_key, active=row.active)
+
+    @router.get("/alerts", tags=["alerts"])
+    def list_alerts(node: NodeDep, session: SessionDep, _: watch, include_acked: bool = False) -> list[dict[str, Any]]:
+        return [a.to_json() for a in node.alerts.list(session, include_acked=include_acked)]
+
+    @router.post("/alerts/{alert_id}/ack", tags=["alerts"])
+    def ack_alert(alert_id: int, node: NodeDep, session: SessionDep, who: watch) -> dict[str, Any]:
+        return node.alerts.ack(session, alert_id, by=who.username).to_json()
+
+    @router.get("/statements/{statement_id}", tags=["statements"])
+    def get_statement(statement_id: str, node: NodeDep, session: SessionDep, _: CurrentPrincipal) -> dict[str, Any]:
+        return node.statements.get(session, statement_id).to_json()
+
+    @router.post("/statements/verify", tags=["statements"])
+    async def verify(request: Request, node: NodeDep, _: CurrentPrincipal) -> dict[str, Any]:
+        """Verify a signed statement against this node's pinned cards; answers the statement or an error."""
+        limits = node.settings.limits
+        raw = await request.body()
+        signed = parse_signed_statement(raw, max_bytes=limits.max_statement_bytes)
+        verify_statement(signed, keyring=node.trust, for_node=node.id, max_bytes=limits.max_statement_bytes,
+                         clock_skew=node.clock_skew)
+        return {"verified": True, "digest": signed.digest().hex(), "statement": signed.statement.to_json()}
+
+    return router
+
+
+def create_app(node: Node) -> FastAPI:
+    """A new application serving ``node``; no module-level state."""
+    app = FastAPI(title="airrc node", version=__version__, docs_url=None, redoc_url=None)
+    app.state.node = node
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(_NodeCollector(node))
+
+    @app.exception_handler(Error)
+    async def _airrc_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Error)  # noqa: S101 - registered for Error only
+        status = status_for(exc)
+        if status == 500:
+            log.error("internal error %s", exc.code)
+            return error_response(500, "internal.error", "internal error")
+        headers = {"www-authenticate": "Bearer"} if status == 401 else None
+        return error_response(status, exc.code, exc.message, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)  # noqa: S101
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        if first.get("type") == "json_invalid":
+            return error_response(400, "input.malformed_json", "malformed JSON")
+        return error_response(422, "input.invalid", f"{where}: {first.get('msg', 'invalid')}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+        codes = {404: "http.not_found", 405: "http.method_not_allowed"}
+        return error_response(exc.status_code, codes.get(exc.status_code, "http.error"), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled %s", type(exc).__name__)
+        return error_response(500, "internal.error", "internal error")
+
+    @app.get("/healthz", tags=["node"])
+    def healthz(node: NodeDep) -> dict[str, Any]:
+        node.store.ping()
+        return {"status": "ok", "name": node.name, "id": node.id, "version": __version__}
+
+    @app.get("/metrics", tags=["node"])
+    def metrics(_: CurrentPrincipal) -> Response:
+        return Response(generate_latest(registry), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    app.include_router(_routes())
+    app.add_middleware(BodySizeLimit, limit=node.settings.limits.max_request_bytes)
+    return app

@@ -1,0 +1,326 @@
+"""People and programs: users with roles and personal signing keys, AI service principals, tokens.
+
+A user's personal Ed25519 key is encrypted at rest under a key derived from their password (argon2id).
+A token made with the password (a login session, or ``airrc token create`` for a user) carries the secret
+that re-wraps the personal key, so the server can use the key only while that token is presented.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import hmac
+import os
+import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal, get_args
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from argon2.low_level import Type, hash_secret_raw
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import Boolean, ForeignKey, LargeBinary, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from airrc.crypto.canonical import b64encode
+from airrc.errors import AuthError, Conflict, Forbidden, InputError, NotFound
+from airrc.statements import RosterBody, RosterEntry
+from airrc.store.db import Base, UTCDateTime, utcnow
+
+__all__ = [
+    "HUMAN_ROLES",
+    "SERVICE_ROLES",
+    "AuthenticatedPrincipal",
+    "PrincipalRow",
+    "Principals",
+    "Role",
+    "TokenRow",
+]
+
+Role = Literal["admin", "duty_officer", "analyst", "evaluator", "approver", "observer", "ai_system"]
+HUMAN_ROLES: frozenset[str] = frozenset({"admin", "duty_officer", "analyst", "evaluator", "approver", "observer"})
+# AI systems may request and read, never approve, acknowledge or administer.
+SERVICE_ROLES: frozenset[str] = frozenset({"ai_system", "analyst", "observer"})
+ALL_ROLES: frozenset[str] = frozenset(get_args(Role))
+USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+MIN_PASSWORD = 12
+MAX_PASSWORD = 1024
+KEY_AAD = b"airrc/personal-key/v1\n"
+TOKEN_PREFIX = "airrc"
+
+
+class PrincipalRow(Base):
+    __tablename__ = "principals"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    kind: Mapped[str] = mapped_column(String(8), nullable=False)  # "user" | "service"
+    roles: Mapped[str] = mapped_column(String(200), nullable=False)
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    personal_public_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    personal_key_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    key_salt: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+    @property
+    def role_set(self) -> frozenset[str]:
+        return frozenset(r for r in self.roles.split(",") if r)
+
+
+class TokenRow(Base):
+    __tablename__ = "tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    principal_id: Mapped[str] = mapped_column(ForeignKey("principals.id", ondelete="CASCADE"), nullable=False,
+                                              index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    kind: Mapped[str] = mapped_column(String(8), nullable=False)  # "session" | "api"
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    revoked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+@dataclass(frozen=True)
+class AuthenticatedPrincipal:
+    """Who is calling, with their personal key when their token unlocked it."""
+
+    id: str
+    username: str
+    kind: Literal["user", "service"]
+    roles: frozenset[str]
+    token_id: str
+    personal_key: ed25519.Ed25519PrivateKey | None = field(default=None, repr=False)
+
+    def require(self, *roles: str) -> None:
+        """Raise ``auth.forbidden`` unless the principal holds one of ``roles``."""
+        if not self.roles & set(roles):
+            raise Forbidden(f"requires one of the roles: {', '.join(sorted(roles))}")
+
+    def sign_personally(self, message: bytes) -> bytes:
+        if self.personal_key is None:
+            raise Forbidden("this session has no unlocked personal key; log in with a password",
+                            code="auth.key_locked")
+        return self.personal_key.sign(message)
+
+
+@dataclass(frozen=True)
+class KdfParams:
+    """argon2id parameters for password hashing and key derivation (RFC 9106 second recommendation)."""
+
+    time_cost: int = 3
+    memory_kib: int = 65536
+    parallelism: int = 1
+
+
+class Principals:
+    """Create, authenticate and list people and AI systems."""
+
+    def __init__(self, kdf: KdfParams | None = None) -> None:
+        self.kdf = kdf or KdfParams()
+        self._hasher = PasswordHasher(time_cost=self.kdf.time_cost, memory_cost=self.kdf.memory_kib,
+                                      parallelism=self.kdf.parallelism)
+        # Compared against when the user is unknown, so a login takes as long either way.
+        self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+
+    # -- creation ----------------------------------------------------------------------------------------
+
+    def add_user(self, session: Session, username: str, password: str, roles: Iterable[str]) -> PrincipalRow:
+        role_set = _check_roles(roles, HUMAN_ROLES, "user")
+        _check_username(username)
+        _check_password(password)
+        self._ensure_free(session, username)
+        user_id = str(uuid.uuid4())
+        personal = ed25519.Ed25519PrivateKey.generate()
+        salt = os.urandom(16)
+        row = PrincipalRow(
+            id=user_id,
+            username=username,
+            kind="user",
+            roles=",".join(sorted(role_set)),
+            password_hash=self._hasher.hash(password),
+            personal_public_key=b64encode(personal.public_key().public_bytes_raw()),
+            personal_key_sealed=self._seal_personal_key(personal, password, salt, user_id),
+            key_salt=salt,
+            active=True,
+            created_at=utcnow(),
+        )
+        session.add(row)
+        session.flush()
+        return row
+
+    def add_service(self, session: Session, name: str, roles: Iterable[str] = ("ai_system",)) -> PrincipalRow:
+        role_set = _check_roles(roles, SERVICE_ROLES, "AI system")
+        _check_username(name)
+        self._ensure_free(session, name)
+        row = PrincipalRow(id=str(uuid.uuid4()), username=name, kind="service", roles=",".join(sorted(role_set)),
+                           active=True, created_at=utcnow())
+        session.add(row)
+        session.flush()
+        return row
+
+    def _ensure_free(self, session: Session, username: str) -> None:
+        if session.scalar(select(PrincipalRow.id).where(PrincipalRow.username == username)) is not None:
+            raise Conflict(f"a principal named {username!r} exists", code="auth.principal_exists")
+
+    def get(self, session: Session, username: str) -> PrincipalRow:
+        row = session.scalar(select(PrincipalRow).where(PrincipalRow.username == username))
+        if row is None:
+            raise NotFound(f"no principal named {username!r}", code="auth.no_such_principal")
+        return row
+
+    def list(self, session: Session) -> list[PrincipalRow]:
+        return list(session.scalars(select(PrincipalRow).order_by(PrincipalRow.username)))
+
+    # -- passwords and personal keys ---------------------------------------------------------------------
+
+    def _derive(self, password: str, salt: bytes) -> bytes:
+        return bytes(hash_secret_raw(password.encode(), salt, time_cost=self.kdf.time_cost,
+                                     memory_cost=self.kdf.memory_kib, parallelism=self.kdf.parallelism,
+                                     hash_len=32, type=Type.ID))
+
+    def _seal_personal_key(self, key: ed25519.Ed25519PrivateKey, password: str, salt: bytes, user_id: str) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + ChaCha20Poly1305(self._derive(password, salt)).encrypt(
+            nonce, key.private_bytes_raw(), KEY_AAD + user_id.encode())
+
+    def _unlock_personal_key(self, row: PrincipalRow, password: str) -> ed25519.Ed25519PrivateKey:
+        if row.personal_key_sealed is None or row.key_salt is None:
+            raise AuthError("this principal has no personal key", code="auth.no_personal_key")
+        sealed = row.personal_key_sealed
+        try:
+            seed = ChaCha20Poly1305(self._derive(password, row.key_salt)).decrypt(
+                sealed[:12], sealed[12:], KEY_AAD + row.id.encode())
+        except InvalidTag as exc:
+            raise AuthError("invalid username or password", code="auth.bad_credentials") from exc
+        return ed25519.Ed25519PrivateKey.from_private_bytes(seed)
+
+    def check_password(self, session: Session, username: str, password: str) -> PrincipalRow:
+        """The active user with this password; otherwise ``auth.bad_credentials`` after equal work."""
+        if len(password) > MAX_PASSWORD:
+            raise AuthError("invalid username or password", code="auth.bad_credentials")
+        row = session.scalar(select(PrincipalRow).where(PrincipalRow.username == username))
+        stored = row.password_hash if row is not None and row.password_hash else self._dummy_hash
+        try:
+            self._hasher.verify(stored, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            row = None
+        if row is None or not row.active or row.kind != "user" or stored is self._dummy_hash:
+            raise AuthError("invalid username or password", code="auth.bad_credentials")
+        return row
+
+    # -- tokens ------------------------------------------------------------------------------------------
+
+    def create_token(
+        self,
+        session: Session,
+        principal: PrincipalRow,
+        *,
+        lifetime: timedelta,
+        kind: Literal["session", "api"] = "api",
+        password: str | None = None,
+    ) -> str:
+        """A new bearer token, shown once; stored only as a hash. With ``password``, it unlocks the key."""
+        if not principal.active:
+            raise AuthError("principal is disabled", code="auth.disabled")
+        if lifetime <= timedelta(0) or lifetime > timedelta(days=366):
+            raise InputError("token lifetime must be between 1 second and 366 days", code="auth.bad_lifetime")
+        token_id = secrets.token_hex(8)
+        secret = secrets.token_urlsafe(32)
+        wrapped = None
+        if password is not None:
+            personal = self._unlock_personal_key(principal, password)
+            nonce = os.urandom(12)
+            wrapped = nonce + ChaCha20Poly1305(_token_key(secret, token_id)).encrypt(
+                nonce, personal.private_bytes_raw(), KEY_AAD + principal.id.encode())
+        now = utcnow()
+        session.add(TokenRow(id=token_id, principal_id=principal.id, secret_hash=_hash_secret(secret), kind=kind,
+                             wrapped_key=wrapped, created_at=now, expires_at=now + lifetime, revoked=False))
+        session.flush()
+        return f"{TOKEN_PREFIX}_{token_id}_{secret}"
+
+    def login(self, session: Session, username: str, password: str, *, lifetime: timedelta) -> str:
+        row = self.check_password(session, username, password)
+        return self.create_token(session, row, lifetime=lifetime, kind="session", password=password)
+
+    def authenticate(self, session: Session, token: str) -> AuthenticatedPrincipal:
+        """Resolve a bearer token; unknown, malformed, revoked or expired tokens raise ``auth.invalid_token``."""
+        parts = token.split("_", 2)
+        if len(parts) != 3 or parts[0] != TOKEN_PREFIX or len(token) > 200:
+            raise AuthError("invalid or expired token", code="auth.invalid_token")
+        _, token_id, secret = parts
+        row = session.get(TokenRow, token_id)
+        expected = row.secret_hash if row is not None else "0" * 64
+        matches = hmac.compare_digest(expected, _hash_secret(secret))
+        if row is None or not matches or row.revoked or row.expires_at <= utcnow():
+            raise AuthError("invalid or expired token", code="auth.invalid_token")
+        principal = session.get(PrincipalRow, row.principal_id)
+        if principal is None or not principal.active:
+            raise AuthError("invalid or expired token", code="auth.invalid_token")
+        personal = None
+        if row.wrapped_key is not None:
+            try:
+                seed = ChaCha20Poly1305(_token_key(secret, token_id)).decrypt(
+                    row.wrapped_key[:12], row.wrapped_key[12:], KEY_AAD + principal.id.encode())
+            except InvalidTag as exc:
+                raise AuthError("invalid or expired token", code="auth.invalid_token") from exc
+            personal = ed25519.Ed25519PrivateKey.from_private_bytes(seed)
+        kind: Literal["user", "service"] = "user" if principal.kind == "user" else "service"
+        return AuthenticatedPrincipal(principal.id, principal.username, kind, principal.role_set, token_id, personal)
+
+    def revoke(self, session: Session, token_id: str) -> None:
+        row = session.get(TokenRow, token_id)
+        if row is None:
+            raise NotFound(f"no token {token_id}", code="auth.no_such_token")
+        row.revoked = True
+
+    # -- roster ------------------------------------------------------------------------------------------
+
+    def roster(self, session: Session) -> RosterBody:
+        users = session.scalars(select(PrincipalRow).where(PrincipalRow.kind == "user").order_by(PrincipalRow.id))
+        return RosterBody(users=tuple(
+            RosterEntry(user_id=u.id, username=u.username, roles=tuple(sorted(u.role_set)),
+                        public_key=u.personal_public_key or "", active=u.active)
+            for u in users
+        ))
+
+
+def _token_key(secret: str, token_id: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=b"airrc/token-key/v1\n" + token_id.encode()).derive(secret.encode())
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _check_roles(roles: Iterable[str], allowed: frozenset[str], what: str) -> frozenset[str]:
+    role_set = frozenset(roles)
+    if not role_set:
+        raise InputError(f"a {what} needs at least one role", code="auth.bad_role")
+    unknown = role_set - ALL_ROLES
+    if unknown:
+        raise InputError(f"unknown role(s): {', '.join(sorted(unknown))}", code="auth.bad_role")
+    refused = role_set - allowed
+    if refused:
+        raise InputError(f"a {what} may not hold: {', '.join(sorted(refused))}", code="auth.bad_role")
+    return role_set
+
+
+def _check_username(name: str) -> None:
+    if not re.match(USERNAME_PATTERN, name):
+        raise InputError("names are 1-63 of a-z 0-9 . _ - starting with a letter or digit",
+                         code="auth.bad_username")
+
+
+def _check_password(password: str) -> None:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise InputError(f"passwords are {MIN_PASSWORD} to {MAX_PASSWORD} characters", code="auth.weak_password")

@@ -1,0 +1,53 @@
+"""FastAPI dependencies: the node, a transaction, and the authenticated caller."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from airrc.api.auth import AuthenticatedPrincipal
+from airrc.errors import AuthError
+from airrc.node import Node
+
+__all__ = ["CurrentPrincipal", "NodeDep", "SessionDep", "require_roles"]
+
+
+def get_node(request: Request) -> Node:
+    node: Node = request.app.state.node
+    return node
+
+
+NodeDep = Annotated[Node, Depends(get_node)]
+
+
+def get_session(node: NodeDep) -> Iterator[Session]:
+    with node.store.session() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_principal(request: Request, node: NodeDep) -> AuthenticatedPrincipal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError("a bearer token is required", code="auth.unauthenticated")
+    with node.store.session() as session:
+        return node.principals.authenticate(session, token.strip())
+
+
+CurrentPrincipal = Annotated[AuthenticatedPrincipal, Depends(get_principal)]
+
+
+def require_roles(*roles: str) -> Callable[[AuthenticatedPrincipal], AuthenticatedPrincipal]:
+    """A dependency that admits only principals holding one of ``roles``."""
+
+    def check(principal: CurrentPrincipal) -> AuthenticatedPrincipal:
+        principal.require(*roles)
+        return principal
+
+    return check

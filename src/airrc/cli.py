@@ -1,0 +1,290 @@
+"""The ``airrc`` command line. Errors print their code and one line, and exit non-zero."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from airrc.config import Settings
+from airrc.errors import Error, InputError
+from airrc.federation.peers import parse_card_chain
+from airrc.node import Node
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="airrc: AI Risk Reduction Center node.")
+card_app = typer.Typer(no_args_is_help=True, help="This node's card and peers' cards.")
+peer_app = typer.Typer(no_args_is_help=True, help="Pinned peer nodes.")
+user_app = typer.Typer(no_args_is_help=True, help="People with roles on this node.")
+service_app = typer.Typer(no_args_is_help=True, help="AI systems: service principals that may request, never approve.")
+token_app = typer.Typer(no_args_is_help=True, help="API bearer tokens.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+alerts_app = typer.Typer(no_args_is_help=True, help="Alerts an operator must see.")
+app.add_typer(card_app, name="card")
+app.add_typer(peer_app, name="peer")
+app.add_typer(user_app, name="user")
+app.add_typer(service_app, name="service")
+app.add_typer(token_app, name="token")
+app.add_typer(db_app, name="db")
+app.add_typer(alerts_app, name="alerts")
+
+out = Console()
+err = Console(stderr=True)
+
+HomeOpt = Annotated[
+    Path | None, typer.Option("--home", envvar="AIRRC_HOME", help="Node home directory (default ./.airrc).")
+]
+PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")]
+MAX_PASSWORD_INPUT = 1024
+
+
+def _settings(home: Path | None, **overrides: object) -> Settings:
+    values: dict[str, object] = {k: v for k, v in overrides.items() if v is not None}
+    if home is not None:
+        values["home"] = home
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def _open(home: Path | None) -> Node:
+    node = Node(_settings(home))
+    node.store.require_migrated()
+    return node
+
+
+def _read_password() -> str:
+    data = sys.stdin.read(MAX_PASSWORD_INPUT + 2)
+    password = data.rstrip("\r\n")
+    if not password:
+        raise InputError("no password on standard input", code="input.no_password")
+    if len(password) > MAX_PASSWORD_INPUT or "\n" in password:
+        raise InputError("the password must be one line of at most 1024 characters", code="input.bad_password")
+    return password
+
+
+@app.command()
+def init(
+    name: Annotated[str, typer.Option(help="Node name, e.g. us-caisi.")],
+    public_url: Annotated[list[str] | None, typer.Option("--public-url", help="Endpoint peers reach us at.")] = None,
+    admin: Annotated[str, typer.Option(help="Username of the first administrator.")] = "admin",
+    password_stdin: PasswordStdin = False,
+    home: HomeOpt = None,
+) -> None:
+    """Create a node: keys, genesis card, database, first admin."""
+    settings = _settings(home, public_urls=public_url or None)
+    password = _read_password() if password_stdin else None
+    result = Node.init(settings, name=name, public_urls=tuple(public_url or ()), admin_username=admin,
+                       admin_password=password)
+    out.print(f"[green]initialised[/green] node [bold]{name}[/bold] id {result.node.id}")
+    out.print(f"home: {settings.home}")
+    if result.admin_password is not None:
+        out.print(f"admin user [bold]{admin}[/bold] password (shown once): {result.admin_password}")
+    result.node.close()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Bind port.")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Run the node's HTTP API."""
+    import uvicorn
+
+    from airrc.api.app import create_app
+
+    node = _open(home)
+    settings = node.settings
+    uvicorn.run(create_app(node), host=host or settings.bind_host, port=port if port is not None else settings.bind_port,
+                log_level="warning", access_log=False, timeout_graceful_shutdown=5)
+
+
+@card_app.command("export")
+def card_export(home: HomeOpt = None) -> None:
+    """Print this node's card (or its chain from genesis, after rotations) as JSON."""
+    node = _open(home)
+    chain = node.card_chain()
+    doc = chain[0].to_json() if len(chain) == 1 else [c.to_json() for c in chain]
+    sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+
+
+@card_app.command("import")
+def card_import(
+    file: Annotated[str, typer.Argument(help="Card JSON file, or - for standard input.")],
+    home: HomeOpt = None,
+) -> None:
+    """Verify a peer's card (or card chain) and pin it."""
+    node = _open(home)
+    limit = node.settings.limits.max_card_bytes * 64
+    data = sys.stdin.buffer.read(limit + 1) if file == "-" else _read_file(Path(file), limit)
+    chain = parse_card_chain(data, max_bytes=limit)
+    if chain[0].id == node.id:
+        raise InputError("that is this node's own card", code="trust.own_card")
+    with node.store.session() as session:
+        card = node.trust.pin_chain(session, chain)
+    out.print(f"[green]pinned[/green] {card.name} ({card.role}) id {card.id} serial {card.serial}")
+
+
+def _read_file(path: Path, limit: int) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(limit + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}", code="input.unreadable_file") from exc
+
+
+@peer_app.command("list")
+def peer_list(home: HomeOpt = None) -> None:
+    """List pinned peers."""
+    node = _open(home)
+    with node.store.session() as session:
+        peers = node.trust.peers(session)
+    table = Table("name", "role", "serial", "id", "endpoints")
+    for card in peers:
+        table.add_row(card.name, card.role, str(card.serial), card.id[:16] + "…", " ".join(card.endpoints))
+    out.print(table)
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument()],
+    role: Annotated[list[str], typer.Option("--role", help="Role; repeat for several.")],
+    password_stdin: PasswordStdin = False,
+    home: HomeOpt = None,
+) -> None:
+    """Add a person (a personal signing key is made and sealed under their password)."""
+    node = _open(home)
+    password = _read_password() if password_stdin else secrets.token_urlsafe(18)
+    with node.store.session() as session:
+        row = node.add_user(session, username, password, role)
+    out.print(f"[green]added[/green] {row.username} roles {', '.join(sorted(row.role_set))}")
+    if not password_stdin:
+        out.print(f"password (shown once): {password}")
+
+
+@user_app.command("list")
+def user_list(home: HomeOpt = None) -> None:
+    """List people and AI systems."""
+    node = _open(home)
+    with node.store.session() as session:
+        rows = node.principals.list(session)
+    table = Table("username", "kind", "roles", "active")
+    for row in rows:
+        table.add_row(row.username, row.kind, ", ".join(sorted(row.role_set)), "yes" if row.active else "no")
+    out.print(table)
+
+
+@service_app.command("add")
+def service_add(
+    name: Annotated[str, typer.Argument()],
+    role: Annotated[list[str] | None, typer.Option("--role")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Register an AI system as a service principal."""
+    node = _open(home)
+    with node.store.session() as session:
+        row = node.principals.add_service(session, name, role or ["ai_system"])
+    out.print(f"[green]added[/green] AI system {row.username}")
+
+
+@token_app.command("create")
+def token_create(
+    principal: Annotated[str, typer.Option("--principal", help="User or AI system the token acts for.")] = "admin",
+    expires: Annotated[float, typer.Option(help="Lifetime in days.")] = 30,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Unlock the user's personal key with the password on stdin.")
+    ] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Create an API token; prints only the token."""
+    node = _open(home)
+    password = _read_password() if password_stdin else None
+    with node.store.session() as session:
+        row = node.principals.get(session, principal)
+        if password is not None:
+            node.principals.check_password(session, principal, password)
+        token = node.principals.create_token(session, row, lifetime=timedelta(days=expires), password=password)
+    sys.stdout.write(token + "\n")
+
+
+@db_app.command("upgrade")
+def db_upgrade(home: HomeOpt = None) -> None:
+    """Apply pending database migrations."""
+    node = Node(_settings(home))
+    node.store.upgrade()
+    out.print(f"database at revision {node.store.current_revision()}")
+
+
+@alerts_app.command("list")
+def alerts_list(
+    all_: Annotated[bool, typer.Option("--all", help="Include acknowledged alerts.")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """List open alerts."""
+    node = _open(home)
+    with node.store.session() as session:
+        alerts = [a.to_json() for a in node.alerts.list(session, include_acked=all_)]
+    if as_json:
+        sys.stdout.write(json.dumps(alerts, indent=2) + "\n")
+        return
+    table = Table("id", "raised", "severity", "code", "message", "acked by")
+    for a in alerts:
+        table.add_row(str(a["id"]), a["raised_at"][:19], a["severity"], a["code"], a["message"], a["acked_by"] or "")
+    out.print(table)
+
+
+@alerts_app.command("ack")
+def alerts_ack(
+    alert_id: Annotated[int, typer.Argument()],
+    by: Annotated[str, typer.Option("--by", help="Who acknowledges.")] = "operator",
+    home: HomeOpt = None,
+) -> None:
+    """Acknowledge an alert."""
+    node = _open(home)
+    with node.store.session() as session:
+        node.alerts.ack(session, alert_id, by=by)
+    out.print(f"alert {alert_id} acknowledged")
+
+
+@app.command()
+def demo(
+    keep: Annotated[bool, typer.Option("--keep", help="Leave the nodes running and print their URLs.")] = False,
+) -> None:
+    """Two nodes, real processes, on loopback: the scenario of ``make demo``."""
+    from airrc.demo import run_demo
+
+    raise typer.Exit(run_demo(keep=keep, console=out))
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except Error as exc:
+        err.print(exc.diagnostics(), markup=False, highlight=False)
+        sys.exit(1)
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("aborted")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - click's usage errors and pydantic's settings errors
+        import click
+        from pydantic import ValidationError
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, ValidationError):
+            err.print(f"error[config.invalid]: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}", markup=False)
+            sys.exit(1)
+        raise
+
+

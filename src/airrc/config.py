@@ -1,0 +1,55 @@
+"""Typed settings of a node. Built explicitly and passed to :class:`airrc.node.Node`; never at import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Limits", "Settings"]
+
+
+class Limits(BaseModel):
+    """Bounds on everything that comes in."""
+
+    model_config = {"frozen": True, "extra": "forbid"}
+
+    max_request_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    max_statement_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_batch_length: int = Field(default=500, ge=1)
+    clock_skew_seconds: int = Field(default=300, ge=0, le=86_400)
+    max_card_bytes: int = Field(default=64 * 1024, ge=1024)
+
+
+class Settings(BaseSettings):
+    """Node settings; environment variables use the prefix ``AIRRC_`` (nested with ``__``)."""
+
+    model_config = SettingsConfigDict(env_prefix="AIRRC_", env_nested_delimiter="__", extra="forbid")
+
+    home: Path = Field(default=Path(".airrc"))
+    database_url: str | None = None
+    bind_host: str = "127.0.0.1"
+    bind_port: int = Field(default=8700, ge=0, le=65535)
+    public_urls: list[str] = Field(default_factory=list)
+    limits: Limits = Field(default_factory=Limits)
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    alert_webhook_url: str | None = None
+    alert_command: list[str] | None = None
+    dev: bool = False
+
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The configured database URL, or the SQLite file ``node.db`` under the home."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'node.db'}"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / "keys"

@@ -1,0 +1,60 @@
+"""RFC 8785 canonical JSON and strict base64 helpers."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from typing import Any
+
+import rfc8785
+
+from airrc.errors import InputError
+
+__all__ = ["b64decode", "b64encode", "canonical_bytes", "parse_json", "sha256_hex"]
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """The RFC 8785 (JCS) serialisation of a JSON value."""
+    try:
+        return bytes(rfc8785.dumps(value))
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise InputError("value cannot be canonicalised as JSON", code="input.not_canonicalizable") from exc
+
+
+def parse_json(data: bytes | str, *, max_bytes: int) -> Any:
+    """Parse untrusted JSON with a size bound; duplicate keys are refused."""
+    raw = data.encode() if isinstance(data, str) else data
+    if len(raw) > max_bytes:
+        raise InputError(f"JSON document exceeds {max_bytes} bytes", code="input.too_large")
+
+    def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, val in pairs:
+            if key in out:
+                raise InputError(f"duplicate key {key!r} in JSON object", code="input.malformed_json")
+            out[key] = val
+        return out
+
+    try:
+        return json.loads(raw, object_pairs_hook=_no_duplicates)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise InputError("malformed JSON", code="input.malformed_json") from exc
+
+
+def b64encode(data: bytes) -> str:
+    """Standard base64 with padding."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def b64decode(text: str, *, what: str = "value") -> bytes:
+    """Strict standard base64: wrong alphabet, padding or length is refused."""
+    try:
+        return base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError) as exc:
+        raise InputError(f"{what} is not valid base64", code="input.bad_base64") from exc
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

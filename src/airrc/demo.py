@@ -1,0 +1,149 @@
+"""The two-node scenario behind ``make demo``: real ``airrc`` processes talking HTTP on loopback."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["DemoNode", "run_demo"]
+
+NAMES = ("us-demo", "cn-demo")
+START_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def airrc(*args: str, home: Path, stdin: str | None = None) -> str:
+    """Run an ``airrc`` command as its own process; raise with its stderr on failure."""
+    result = subprocess.run(
+        [sys.executable, "-m", "airrc", *args, "--home", str(home)],
+        input=stdin, capture_output=True, text=True, timeout=120, check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"airrc {' '.join(args)} failed: {result.stderr.strip() or result.stdout.strip()}")
+    return result.stdout
+
+
+@dataclass
+class DemoNode:
+    name: str
+    home: Path
+    port: int
+    password: str
+    process: subprocess.Popen[bytes] | None = None
+    token: str = ""
+    log: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log = self.home.parent / f"{self.name}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def init(self) -> None:
+        airrc("init", "--name", self.name, "--public-url", self.url, "--password-stdin", home=self.home,
+              stdin=self.password + "\n")
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "airrc", "serve", "--home", str(self.home), "--port", str(self.port)],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+
+    def wait_healthy(self, client: httpx.Client) -> dict[str, object]:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}; see {self.log}")
+            try:
+                response = client.get(f"{self.url}/healthz", timeout=2)
+                if response.status_code == 200:
+                    health: dict[str, object] = response.json()
+                    return health
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name} did not become healthy; see {self.log}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+@contextmanager
+def demo_nodes(base: Path) -> Iterator[list[DemoNode]]:
+    nodes = [DemoNode(name, base / name, free_port(), password=f"demo-{name}-password") for name in NAMES]
+    try:
+        yield nodes
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
+    console = console or Console()
+    base = Path(tempfile.mkdtemp(prefix="airrc-demo-"))
+    console.rule("[bold]airrc demo: two sovereign nodes")
+    with demo_nodes(base) as nodes:
+        with console.status("initialising nodes (keys, genesis cards, databases)…"):
+            for node in nodes:
+                node.init()
+        with console.status("exchanging cards out of band…"):
+            cards = {node.name: airrc("card", "export", home=node.home) for node in nodes}
+            for node in nodes:
+                for other in nodes:
+                    if other is not node:
+                        airrc("card", "import", "-", home=node.home, stdin=cards[other.name])
+            for node in nodes:
+                node.token = airrc("token", "create", "--principal", "admin", "--expires", "1",
+                                   "--password-stdin", home=node.home, stdin=node.password + "\n").strip()
+        with console.status("starting `airrc serve` processes…"):
+            for node in nodes:
+                node.start()
+        table = Table("node", "url", "health", "node id", "pinned peers")
+        with httpx.Client() as client:
+            for node in nodes:
+                health = node.wait_healthy(client)
+                peers = client.get(f"{node.url}/api/v1/peers", headers={"authorization": f"Bearer {node.token}"})
+                peers.raise_for_status()
+                names = ", ".join(p["name"] for p in peers.json())
+                table.add_row(node.name, node.url, str(health["status"]), str(health["id"])[:16] + "…", names)
+        console.print(table)
+        if keep:
+            console.print(f"nodes keep running; homes under {base}. Press Ctrl-C to stop.")
+            for node in nodes:
+                console.print(f"  {node.name}: {node.url}  (admin password {node.password})")
+            try:
+                while all(n.process is not None and n.process.poll() is None for n in nodes):
+                    time.sleep(1)
+            except KeyboardInterrupt:
+                pass
+            return 0
+    console.print("[green]demo finished: both nodes healthy, cards pinned both ways[/green]")
+    return 0

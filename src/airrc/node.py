@@ -1,0 +1,129 @@
+"""The composition root: a :class:`Node` wires settings, storage, identity, trust and services."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from airrc.alerts import AlertNotifier, Alerts
+from airrc.api.auth import PrincipalRow, Principals
+from airrc.config import Settings
+from airrc.crypto.canonical import canonical_bytes, parse_json
+from airrc.crypto.keys import NodeIdentity, write_private_file
+from airrc.crypto.trust import NodeCard, make_genesis_card, verify_card
+from airrc.errors import ConfigError
+from airrc.federation.peers import TrustStore
+from airrc.statements import SignedStatement
+from airrc.store.db import Store
+from airrc.store.statements import StatementLog
+
+__all__ = ["InitResult", "Node"]
+
+CARD_FILE = "card.json"
+
+
+@dataclass(frozen=True)
+class InitResult:
+    node: Node
+    admin_password: str | None
+
+
+class Node:
+    """One sovereign airrc node."""
+
+    def __init__(self, settings: Settings, *, store: Store | None = None, principals: Principals | None = None):
+        self.settings = settings
+        self.store = store or Store(settings.resolved_database_url)
+        self.identity = NodeIdentity.load(settings.keys_dir)
+        self.card = _load_card(settings.home / CARD_FILE)
+        if self.card.keys != self.identity.public_keys():
+            raise ConfigError("the node's card does not match its keys", code="config.card_key_mismatch")
+        self.trust = TrustStore(self.store)
+        self.statements = StatementLog(
+            node_id=self.card.id,
+            signer=self.identity.signer,
+            max_statement_bytes=settings.limits.max_statement_bytes,
+        )
+        self.alerts = Alerts(AlertNotifier(settings.alert_webhook_url, settings.alert_command))
+        self.principals = principals or Principals()
+
+    @property
+    def id(self) -> str:
+        return self.card.id
+
+    @property
+    def name(self) -> str:
+        return self.card.name
+
+    @classmethod
+    def init(
+        cls,
+        settings: Settings,
+        *,
+        name: str,
+        public_urls: tuple[str, ...] = (),
+        admin_username: str = "admin",
+        admin_password: str | None = None,
+        principals: Principals | None = None,
+    ) -> InitResult:
+        """Create a new node under ``settings.home``: keys, genesis card, schema, first admin, roster."""
+        home = settings.home
+        if (home / CARD_FILE).exists() or (settings.keys_dir / "node-keys.json").exists():
+            raise ConfigError(f"{home} already holds a node", code="config.already_initialised")
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        identity = NodeIdentity.generate()
+        card = make_genesis_card(identity, name=name, endpoints=public_urls or tuple(settings.public_urls))
+        identity.save(settings.keys_dir)
+        write_private_file(home / CARD_FILE, canonical_bytes(card.to_json()))
+        node = cls(settings, principals=principals)
+        node.store.upgrade()
+        generated = admin_password is None
+        password = admin_password if admin_password is not None else secrets.token_urlsafe(18)
+        with node.store.session() as session:
+            node.trust.pin_chain(session, [card], is_self=True)
+            node.principals.add_user(session, admin_username, password, ["admin"])
+            node.publish_roster(session)
+        return InitResult(node, password if generated else None)
+
+    def add_user(self, session: Session, username: str, password: str, roles: list[str]) -> PrincipalRow:
+        """Add a person and publish the new roster in the same transaction."""
+        row = self.principals.add_user(session, username, password, roles)
+        self.publish_roster(session)
+        return row
+
+    def publish_roster(self, session: Session) -> SignedStatement:
+        roster = self.principals.roster(session)
+        return self.statements.issue(session, kind="node.roster", body=roster.model_dump(mode="json"))
+
+    def card_chain(self) -> list[NodeCard]:
+        with self.store.session() as session:
+            return self.trust.chain(session, self.id)
+
+    @property
+    def clock_skew(self) -> timedelta:
+        return timedelta(seconds=self.settings.limits.clock_skew_seconds)
+
+    @property
+    def session_lifetime(self) -> timedelta:
+        return timedelta(hours=self.settings.session_hours)
+
+    def close(self) -> None:
+        self.store.dispose()
+
+
+def _load_card(path: Path) -> NodeCard:
+    try:
+        doc = parse_json(path.read_bytes(), max_bytes=1 << 20)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"no node at {path.parent}; run 'airrc init'", code="config.not_initialised") from exc
+    return verify_card(NodeCard.model_validate(doc)) if isinstance(doc, dict) else _bad_card(path)
+
+
+def _bad_card(path: Path) -> NodeCard:
+    raise ConfigError(f"{path} is not a node card", code="config.bad_card")
+
+

@@ -1,0 +1,36 @@
+"""Alembic environment: runs on the connection the Store hands over, or on the configured URL."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine
+
+import airrc.alerts
+import airrc.api.auth
+import airrc.federation.peers
+import airrc.store.statements  # noqa: F401  (each package registers its tables on import)
+from airrc.store.db import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        context.configure(connection=connection, target_metadata=target_metadata,
+                          render_as_batch=connection.dialect.name == "sqlite")
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
+    with engine.connect() as conn:
+        context.configure(connection=conn, target_metadata=target_metadata,
+                          render_as_batch=conn.dialect.name == "sqlite")
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline migrations are not supported; run 'airrc db upgrade'")
+run_migrations_online()
