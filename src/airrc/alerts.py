@@ -31,8 +31,9 @@ MAX_DETAILS = 16 * 1024
 class Alert(Base):
     __tablename__ = "alerts"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                    autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     code: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     severity: Mapped[str] = mapped_column(String(16), nullable=False)
     message: Mapped[str] = mapped_column(String(500), nullable=False)
@@ -72,8 +73,12 @@ class AlertNotifier:
         payload = json.dumps(alert).encode()
         if self.webhook_url:
             try:
-                httpx.post(self.webhook_url, content=payload, timeout=10,
-                           headers={"content-type": "application/json"})
+                httpx.post(
+                    self.webhook_url,
+                    content=payload,
+                    timeout=10,
+                    headers={"content-type": "application/json"},
+                )
             except httpx.HTTPError as exc:
                 log.warning("alert webhook failed: %s", type(exc).__name__)
         if self.command:
@@ -96,7 +101,9 @@ class Alerts:
         encoded = json.dumps(details, default=str, sort_keys=True).encode()
         if len(encoded) > MAX_DETAILS:
             encoded = json.dumps({"truncated": True}).encode()
-        alert = Alert(code=code, severity=severity, message=message[:500], details=encoded, raised_at=utcnow())
+        alert = Alert(
+            code=code, severity=severity, message=message[:500], details=encoded, raised_at=utcnow()
+        )
         session.add(alert)
         session.flush()
         snapshot = alert.to_json()

@@ -24,7 +24,9 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="airrc: AI Ri
 card_app = typer.Typer(no_args_is_help=True, help="This node's card and peers' cards.")
 peer_app = typer.Typer(no_args_is_help=True, help="Pinned peer nodes.")
 user_app = typer.Typer(no_args_is_help=True, help="People with roles on this node.")
-service_app = typer.Typer(no_args_is_help=True, help="AI systems: service principals that may request, never approve.")
+service_app = typer.Typer(
+    no_args_is_help=True, help="AI systems: service principals that may request, never approve."
+)
 token_app = typer.Typer(no_args_is_help=True, help="API bearer tokens.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 alerts_app = typer.Typer(no_args_is_help=True, help="Alerts an operator must see.")
@@ -42,7 +44,9 @@ err = Console(stderr=True)
 HomeOpt = Annotated[
     Path | None, typer.Option("--home", envvar="AIRRC_HOME", help="Node home directory (default ./.airrc).")
 ]
-PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")]
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+]
 MAX_PASSWORD_INPUT = 1024
 
 
@@ -65,14 +69,18 @@ def _read_password() -> str:
     if not password:
         raise InputError("no password on standard input", code="input.no_password")
     if len(password) > MAX_PASSWORD_INPUT or "\n" in password:
-        raise InputError("the password must be one line of at most 1024 characters", code="input.bad_password")
+        raise InputError(
+            "the password must be one line of at most 1024 characters", code="input.bad_password"
+        )
     return password
 
 
 @app.command()
 def init(
     name: Annotated[str, typer.Option(help="Node name, e.g. us-caisi.")],
-    public_url: Annotated[list[str] | None, typer.Option("--public-url", help="Endpoint peers reach us at.")] = None,
+    public_url: Annotated[
+        list[str] | None, typer.Option("--public-url", help="Endpoint peers reach us at.")
+    ] = None,
     admin: Annotated[str, typer.Option(help="Username of the first administrator.")] = "admin",
     password_stdin: PasswordStdin = False,
     home: HomeOpt = None,
@@ -80,8 +88,13 @@ def init(
     """Create a node: keys, genesis card, database, first admin."""
     settings = _settings(home, public_urls=public_url or None)
     password = _read_password() if password_stdin else None
-    result = Node.init(settings, name=name, public_urls=tuple(public_url or ()), admin_username=admin,
-                       admin_password=password)
+    result = Node.init(
+        settings,
+        name=name,
+        public_urls=tuple(public_url or ()),
+        admin_username=admin,
+        admin_password=password,
+    )
     out.print(f"[green]initialised[/green] node [bold]{name}[/bold] id {result.node.id}")
     out.print(f"home: {settings.home}")
     if result.admin_password is not None:
@@ -102,8 +115,14 @@ def serve(
 
     node = _open(home)
     settings = node.settings
-    uvicorn.run(create_app(node), host=host or settings.bind_host, port=port if port is not None else settings.bind_port,
-                log_level="warning", access_log=False, timeout_graceful_shutdown=5)
+    uvicorn.run(
+        create_app(node),
+        host=host or settings.bind_host,
+        port=port if port is not None else settings.bind_port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
 
 
 @card_app.command("export")
@@ -196,10 +215,13 @@ def service_add(
 
 @token_app.command("create")
 def token_create(
-    principal: Annotated[str, typer.Option("--principal", help="User or AI system the token acts for.")] = "admin",
+    principal: Annotated[
+        str, typer.Option("--principal", help="User or AI system the token acts for.")
+    ] = "admin",
     expires: Annotated[float, typer.Option(help="Lifetime in days.")] = 30,
     password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Unlock the user's personal key with the password on stdin.")
+        bool,
+        typer.Option("--password-stdin", help="Unlock the user's personal key with the password on stdin."),
     ] = False,
     home: HomeOpt = None,
 ) -> None:
@@ -210,7 +232,9 @@ def token_create(
         row = node.principals.get(session, principal)
         if password is not None:
             node.principals.check_password(session, principal, password)
-        token = node.principals.create_token(session, row, lifetime=timedelta(days=expires), password=password)
+        token = node.principals.create_token(
+            session, row, lifetime=timedelta(days=expires), password=password
+        )
     sys.stdout.write(token + "\n")
 
 
@@ -237,7 +261,9 @@ def alerts_list(
         return
     table = Table("id", "raised", "severity", "code", "message", "acked by")
     for a in alerts:
-        table.add_row(str(a["id"]), a["raised_at"][:19], a["severity"], a["code"], a["message"], a["acked_by"] or "")
+        table.add_row(
+            str(a["id"]), a["raised_at"][:19], a["severity"], a["code"], a["message"], a["acked_by"] or ""
+        )
     out.print(table)
 
 
@@ -256,7 +282,9 @@ def alerts_ack(
 
 @app.command()
 def demo(
-    keep: Annotated[bool, typer.Option("--keep", help="Leave the nodes running and print their URLs.")] = False,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Leave the nodes running and print their URLs.")
+    ] = False,
 ) -> None:
     """Two nodes, real processes, on loopback: the scenario of ``make demo``."""
     from airrc.demo import run_demo
@@ -275,7 +303,7 @@ def main() -> None:
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Exception as exc:  # noqa: BLE001 - click's usage errors and pydantic's settings errors
+    except Exception as exc:
         import click
         from pydantic import ValidationError
 
@@ -283,8 +311,8 @@ def main() -> None:
             exc.show()
             sys.exit(exc.exit_code)
         if isinstance(exc, ValidationError):
-            err.print(f"error[config.invalid]: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}", markup=False)
+            err.print(
+                f"error[config.invalid]: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}", markup=False
+            )
             sys.exit(1)
         raise
-
-

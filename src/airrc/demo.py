@@ -34,7 +34,11 @@ def airrc(*args: str, home: Path, stdin: str | None = None) -> str:
     """Run an ``airrc`` command as its own process; raise with its stderr on failure."""
     result = subprocess.run(
         [sys.executable, "-m", "airrc", *args, "--home", str(home)],
-        input=stdin, capture_output=True, text=True, timeout=120, check=False,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(f"airrc {' '.join(args)} failed: {result.stderr.strip() or result.stdout.strip()}")
@@ -59,14 +63,24 @@ class DemoNode:
         return f"http://127.0.0.1:{self.port}"
 
     def init(self) -> None:
-        airrc("init", "--name", self.name, "--public-url", self.url, "--password-stdin", home=self.home,
-              stdin=self.password + "\n")
+        airrc(
+            "init",
+            "--name",
+            self.name,
+            "--public-url",
+            self.url,
+            "--password-stdin",
+            home=self.home,
+            stdin=self.password + "\n",
+        )
 
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "airrc", "serve", "--home", str(self.home), "--port", str(self.port)],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
 
     def wait_healthy(self, client: httpx.Client) -> dict[str, object]:
@@ -121,8 +135,17 @@ def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
                     if other is not node:
                         airrc("card", "import", "-", home=node.home, stdin=cards[other.name])
             for node in nodes:
-                node.token = airrc("token", "create", "--principal", "admin", "--expires", "1",
-                                   "--password-stdin", home=node.home, stdin=node.password + "\n").strip()
+                node.token = airrc(
+                    "token",
+                    "create",
+                    "--principal",
+                    "admin",
+                    "--expires",
+                    "1",
+                    "--password-stdin",
+                    home=node.home,
+                    stdin=node.password + "\n",
+                ).strip()
         with console.status("starting `airrc serve` processes…"):
             for node in nodes:
                 node.start()
@@ -130,7 +153,9 @@ def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
         with httpx.Client() as client:
             for node in nodes:
                 health = node.wait_healthy(client)
-                peers = client.get(f"{node.url}/api/v1/peers", headers={"authorization": f"Bearer {node.token}"})
+                peers = client.get(
+                    f"{node.url}/api/v1/peers", headers={"authorization": f"Bearer {node.token}"}
+                )
                 peers.raise_for_status()
                 names = ", ".join(p["name"] for p in peers.json())
                 table.add_row(node.name, node.url, str(health["status"]), str(health["id"])[:16] + "…", names)

@@ -35,7 +35,9 @@ class InitResult:
 class Node:
     """One sovereign airrc node."""
 
-    def __init__(self, settings: Settings, *, store: Store | None = None, principals: Principals | None = None):
+    def __init__(
+        self, settings: Settings, *, store: Store | None = None, principals: Principals | None = None
+    ) -> None:
         self.settings = settings
         self.store = store or Store(settings.resolved_database_url)
         self.identity = NodeIdentity.load(settings.keys_dir)
@@ -119,11 +121,11 @@ def _load_card(path: Path) -> NodeCard:
     try:
         doc = parse_json(path.read_bytes(), max_bytes=1 << 20)
     except FileNotFoundError as exc:
-        raise ConfigError(f"no node at {path.parent}; run 'airrc init'", code="config.not_initialised") from exc
+        raise ConfigError(
+            f"no node at {path.parent}; run 'airrc init'", code="config.not_initialised"
+        ) from exc
     return verify_card(NodeCard.model_validate(doc)) if isinstance(doc, dict) else _bad_card(path)
 
 
 def _bad_card(path: Path) -> NodeCard:
     raise ConfigError(f"{path} is not a node card", code="config.bad_card")
-
-

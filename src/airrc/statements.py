@@ -26,8 +26,8 @@ from airrc.errors import StatementError
 __all__ = [
     "PUBLIC",
     "STATEMENT_DOMAIN",
-    "KindSpec",
     "Keyring",
+    "KindSpec",
     "RosterBody",
     "RosterEntry",
     "SignedStatement",
@@ -128,7 +128,10 @@ class SignedStatement(BaseModel):
     signatures: HybridSignature
 
     def to_json(self) -> dict[str, Any]:
-        return {"statement": self.statement.to_json(), "signatures": self.signatures.model_dump(by_alias=True)}
+        return {
+            "statement": self.statement.to_json(),
+            "signatures": self.signatures.model_dump(by_alias=True),
+        }
 
     def canonical(self) -> bytes:
         """RFC 8785 bytes of the whole signed statement; their SHA-256 is its digest and ledger leaf."""
@@ -236,7 +239,9 @@ _add_kind(KindSpec("ledger.cosignature", receipted=False, description="a witness
 
 
 def sign_statement(statement: Statement, signer: HybridSigner) -> SignedStatement:
-    return SignedStatement(statement=statement, signatures=signer.sign(STATEMENT_DOMAIN, statement.signed_bytes()))
+    return SignedStatement(
+        statement=statement, signatures=signer.sign(STATEMENT_DOMAIN, statement.signed_bytes())
+    )
 
 
 def parse_signed_statement(data: bytes | str | dict[str, Any], *, max_bytes: int) -> SignedStatement:
@@ -247,7 +252,9 @@ def parse_signed_statement(data: bytes | str | dict[str, Any], *, max_bytes: int
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "statement"
-        raise StatementError(f"malformed statement at {where}: {err['msg']}", code="statement.malformed") from exc
+        raise StatementError(
+            f"malformed statement at {where}: {err['msg']}", code="statement.malformed"
+        ) from exc
 
 
 class Keyring(Protocol):
@@ -275,13 +282,16 @@ def verify_statement(
     statement = signed.statement
     size = len(signed.canonical())
     if size > max_bytes:
-        raise StatementError(f"statement is {size} bytes, over the {max_bytes} limit", code="statement.too_large")
+        raise StatementError(
+            f"statement is {size} bytes, over the {max_bytes} limit", code="statement.too_large"
+        )
     verifier = keyring.verifier_for(statement.issuer, statement.issued_at_datetime)
     verifier.verify(STATEMENT_DOMAIN, statement.signed_bytes(), signed.signatures)
     moment = now or datetime.now(UTC)
     if statement.issued_at_datetime - moment > clock_skew:
-        raise StatementError("statement is dated in the future beyond the allowed clock skew",
-                             code="statement.from_future")
+        raise StatementError(
+            "statement is dated in the future beyond the allowed clock skew", code="statement.from_future"
+        )
     if statement.issuer != for_node and not statement.addressed_to(for_node):
         raise StatementError("this node is not in the statement's audience", code="statement.not_in_audience")
     spec = kind_spec(statement.kind)
@@ -289,8 +299,9 @@ def verify_statement(
         try:
             spec.body_model.model_validate(statement.body)
         except ValidationError as exc:
-            raise StatementError(f"body does not fit kind {statement.kind}", code="statement.bad_body") from exc
+            raise StatementError(
+                f"body does not fit kind {statement.kind}", code="statement.bad_body"
+            ) from exc
     if spec is not None and spec.sealed and statement.sealed is None:
         raise StatementError(f"kind {statement.kind} must be sealed", code="statement.must_be_sealed")
     return signed
-

@@ -71,7 +71,9 @@ def status_for(error: Error) -> int:
     return 500
 
 
-def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
@@ -82,8 +84,9 @@ class _NodeCollector(Collector):
         self.node = node
 
     def collect(self) -> Iterable[Metric]:
-        alerts = GaugeMetricFamily("airrc_alerts", "Alerts raised, by code, severity and state",
-                                   labels=["code", "severity", "state"])
+        alerts = GaugeMetricFamily(
+            "airrc_alerts", "Alerts raised, by code, severity and state", labels=["code", "severity", "state"]
+        )
         statements = GaugeMetricFamily("airrc_statements", "Statements stored", labels=["origin"])
         peers = GaugeMetricFamily("airrc_peers", "Pinned peer nodes")
         with self.node.store.session() as session:
@@ -140,8 +143,13 @@ def _routes() -> APIRouter:
 
     @router.get("/auth/whoami", tags=["auth"])
     def whoami(principal: CurrentPrincipal) -> dict[str, Any]:
-        return {"id": principal.id, "username": principal.username, "kind": principal.kind,
-                "roles": sorted(principal.roles), "personal_key_unlocked": principal.personal_key is not None}
+        return {
+            "id": principal.id,
+            "username": principal.username,
+            "kind": principal.kind,
+            "roles": sorted(principal.roles),
+            "personal_key_unlocked": principal.personal_key is not None,
+        }
 
     @router.get("/node", tags=["node"])
     def node_info(node: NodeDep, _: CurrentPrincipal) -> dict[str, Any]:
@@ -149,22 +157,41 @@ def _routes() -> APIRouter:
 
     @router.get("/peers", tags=["node"])
     def peers(node: NodeDep, session: SessionDep, _: CurrentPrincipal) -> list[dict[str, Any]]:
-        return [{"id": c.id, "name": c.name, "role": c.role, "serial": c.serial, "endpoints": list(c.endpoints)}
-                for c in node.trust.peers(session)]
+        return [
+            {"id": c.id, "name": c.name, "role": c.role, "serial": c.serial, "endpoints": list(c.endpoints)}
+            for c in node.trust.peers(session)
+        ]
 
     @router.get("/users", response_model=list[UserPublic], tags=["users"])
     def list_users(node: NodeDep, session: SessionDep, _: admin) -> list[UserPublic]:
-        return [UserPublic(id=p.id, username=p.username, kind=p.kind, roles=sorted(p.role_set),
-                           public_key=p.personal_public_key, active=p.active) for p in node.principals.list(session)]
+        return [
+            UserPublic(
+                id=p.id,
+                username=p.username,
+                kind=p.kind,
+                roles=sorted(p.role_set),
+                public_key=p.personal_public_key,
+                active=p.active,
+            )
+            for p in node.principals.list(session)
+        ]
 
     @router.post("/users", response_model=UserPublic, status_code=201, tags=["users"])
     def add_user(body: UserCreate, node: NodeDep, session: SessionDep, _: admin) -> UserPublic:
         row = node.add_user(session, body.username, body.password, body.roles)
-        return UserPublic(id=row.id, username=row.username, kind=row.kind, roles=sorted(row.role_set),
-                          public_key=row.personal_public_key, active=row.active)
+        return UserPublic(
+            id=row.id,
+            username=row.username,
+            kind=row.kind,
+            roles=sorted(row.role_set),
+            public_key=row.personal_public_key,
+            active=row.active,
+        )
 
     @router.get("/alerts", tags=["alerts"])
-    def list_alerts(node: NodeDep, session: SessionDep, _: watch, include_acked: bool = False) -> list[dict[str, Any]]:
+    def list_alerts(
+        node: NodeDep, session: SessionDep, _: watch, include_acked: bool = False
+    ) -> list[dict[str, Any]]:
         return [a.to_json() for a in node.alerts.list(session, include_acked=include_acked)]
 
     @router.post("/alerts/{alert_id}/ack", tags=["alerts"])
@@ -172,7 +199,9 @@ def _routes() -> APIRouter:
         return node.alerts.ack(session, alert_id, by=who.username).to_json()
 
     @router.get("/statements/{statement_id}", tags=["statements"])
-    def get_statement(statement_id: str, node: NodeDep, session: SessionDep, _: CurrentPrincipal) -> dict[str, Any]:
+    def get_statement(
+        statement_id: str, node: NodeDep, session: SessionDep, _: CurrentPrincipal
+    ) -> dict[str, Any]:
         return node.statements.get(session, statement_id).to_json()
 
     @router.post("/statements/verify", tags=["statements"])
@@ -181,8 +210,13 @@ def _routes() -> APIRouter:
         limits = node.settings.limits
         raw = await request.body()
         signed = parse_signed_statement(raw, max_bytes=limits.max_statement_bytes)
-        verify_statement(signed, keyring=node.trust, for_node=node.id, max_bytes=limits.max_statement_bytes,
-                         clock_skew=node.clock_skew)
+        verify_statement(
+            signed,
+            keyring=node.trust,
+            for_node=node.id,
+            max_bytes=limits.max_statement_bytes,
+            clock_skew=node.clock_skew,
+        )
         return {"verified": True, "digest": signed.digest().hex(), "statement": signed.statement.to_json()}
 
     return router

@@ -8,9 +8,9 @@ that re-wraps the personal key, so the server can use the key only while that to
 from __future__ import annotations
 
 import hashlib
-import re
 import hmac
 import os
+import re
 import secrets
 import uuid
 from collections.abc import Iterable
@@ -45,7 +45,9 @@ __all__ = [
 ]
 
 Role = Literal["admin", "duty_officer", "analyst", "evaluator", "approver", "observer", "ai_system"]
-HUMAN_ROLES: frozenset[str] = frozenset({"admin", "duty_officer", "analyst", "evaluator", "approver", "observer"})
+HUMAN_ROLES: frozenset[str] = frozenset(
+    {"admin", "duty_officer", "analyst", "evaluator", "approver", "observer"}
+)
 # AI systems may request and read, never approve, acknowledge or administer.
 SERVICE_ROLES: frozenset[str] = frozenset({"ai_system", "analyst", "observer"})
 ALL_ROLES: frozenset[str] = frozenset(get_args(Role))
@@ -53,7 +55,7 @@ USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
 KEY_AAD = b"airrc/personal-key/v1\n"
-TOKEN_PREFIX = "airrc"
+TOKEN_PREFIX = "airrc"  # noqa: S105 - a label, not a secret
 
 
 class PrincipalRow(Base):
@@ -79,8 +81,9 @@ class TokenRow(Base):
     __tablename__ = "tokens"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    principal_id: Mapped[str] = mapped_column(ForeignKey("principals.id", ondelete="CASCADE"), nullable=False,
-                                              index=True)
+    principal_id: Mapped[str] = mapped_column(
+        ForeignKey("principals.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     secret_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     kind: Mapped[str] = mapped_column(String(8), nullable=False)  # "session" | "api"
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
@@ -107,8 +110,9 @@ class AuthenticatedPrincipal:
 
     def sign_personally(self, message: bytes) -> bytes:
         if self.personal_key is None:
-            raise Forbidden("this session has no unlocked personal key; log in with a password",
-                            code="auth.key_locked")
+            raise Forbidden(
+                "this session has no unlocked personal key; log in with a password", code="auth.key_locked"
+            )
         return self.personal_key.sign(message)
 
 
@@ -126,8 +130,9 @@ class Principals:
 
     def __init__(self, kdf: KdfParams | None = None) -> None:
         self.kdf = kdf or KdfParams()
-        self._hasher = PasswordHasher(time_cost=self.kdf.time_cost, memory_cost=self.kdf.memory_kib,
-                                      parallelism=self.kdf.parallelism)
+        self._hasher = PasswordHasher(
+            time_cost=self.kdf.time_cost, memory_cost=self.kdf.memory_kib, parallelism=self.kdf.parallelism
+        )
         # Compared against when the user is unknown, so a login takes as long either way.
         self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
 
@@ -161,8 +166,14 @@ class Principals:
         role_set = _check_roles(roles, SERVICE_ROLES, "AI system")
         _check_username(name)
         self._ensure_free(session, name)
-        row = PrincipalRow(id=str(uuid.uuid4()), username=name, kind="service", roles=",".join(sorted(role_set)),
-                           active=True, created_at=utcnow())
+        row = PrincipalRow(
+            id=str(uuid.uuid4()),
+            username=name,
+            kind="service",
+            roles=",".join(sorted(role_set)),
+            active=True,
+            created_at=utcnow(),
+        )
         session.add(row)
         session.flush()
         return row
@@ -183,14 +194,25 @@ class Principals:
     # -- passwords and personal keys ---------------------------------------------------------------------
 
     def _derive(self, password: str, salt: bytes) -> bytes:
-        return bytes(hash_secret_raw(password.encode(), salt, time_cost=self.kdf.time_cost,
-                                     memory_cost=self.kdf.memory_kib, parallelism=self.kdf.parallelism,
-                                     hash_len=32, type=Type.ID))
+        return bytes(
+            hash_secret_raw(
+                password.encode(),
+                salt,
+                time_cost=self.kdf.time_cost,
+                memory_cost=self.kdf.memory_kib,
+                parallelism=self.kdf.parallelism,
+                hash_len=32,
+                type=Type.ID,
+            )
+        )
 
-    def _seal_personal_key(self, key: ed25519.Ed25519PrivateKey, password: str, salt: bytes, user_id: str) -> bytes:
+    def _seal_personal_key(
+        self, key: ed25519.Ed25519PrivateKey, password: str, salt: bytes, user_id: str
+    ) -> bytes:
         nonce = os.urandom(12)
         return nonce + ChaCha20Poly1305(self._derive(password, salt)).encrypt(
-            nonce, key.private_bytes_raw(), KEY_AAD + user_id.encode())
+            nonce, key.private_bytes_raw(), KEY_AAD + user_id.encode()
+        )
 
     def _unlock_personal_key(self, row: PrincipalRow, password: str) -> ed25519.Ed25519PrivateKey:
         if row.personal_key_sealed is None or row.key_salt is None:
@@ -198,7 +220,8 @@ class Principals:
         sealed = row.personal_key_sealed
         try:
             seed = ChaCha20Poly1305(self._derive(password, row.key_salt)).decrypt(
-                sealed[:12], sealed[12:], KEY_AAD + row.id.encode())
+                sealed[:12], sealed[12:], KEY_AAD + row.id.encode()
+            )
         except InvalidTag as exc:
             raise AuthError("invalid username or password", code="auth.bad_credentials") from exc
         return ed25519.Ed25519PrivateKey.from_private_bytes(seed)
@@ -240,10 +263,21 @@ class Principals:
             personal = self._unlock_personal_key(principal, password)
             nonce = os.urandom(12)
             wrapped = nonce + ChaCha20Poly1305(_token_key(secret, token_id)).encrypt(
-                nonce, personal.private_bytes_raw(), KEY_AAD + principal.id.encode())
+                nonce, personal.private_bytes_raw(), KEY_AAD + principal.id.encode()
+            )
         now = utcnow()
-        session.add(TokenRow(id=token_id, principal_id=principal.id, secret_hash=_hash_secret(secret), kind=kind,
-                             wrapped_key=wrapped, created_at=now, expires_at=now + lifetime, revoked=False))
+        session.add(
+            TokenRow(
+                id=token_id,
+                principal_id=principal.id,
+                secret_hash=_hash_secret(secret),
+                kind=kind,
+                wrapped_key=wrapped,
+                created_at=now,
+                expires_at=now + lifetime,
+                revoked=False,
+            )
+        )
         session.flush()
         return f"{TOKEN_PREFIX}_{token_id}_{secret}"
 
@@ -269,12 +303,15 @@ class Principals:
         if row.wrapped_key is not None:
             try:
                 seed = ChaCha20Poly1305(_token_key(secret, token_id)).decrypt(
-                    row.wrapped_key[:12], row.wrapped_key[12:], KEY_AAD + principal.id.encode())
+                    row.wrapped_key[:12], row.wrapped_key[12:], KEY_AAD + principal.id.encode()
+                )
             except InvalidTag as exc:
                 raise AuthError("invalid or expired token", code="auth.invalid_token") from exc
             personal = ed25519.Ed25519PrivateKey.from_private_bytes(seed)
         kind: Literal["user", "service"] = "user" if principal.kind == "user" else "service"
-        return AuthenticatedPrincipal(principal.id, principal.username, kind, principal.role_set, token_id, personal)
+        return AuthenticatedPrincipal(
+            principal.id, principal.username, kind, principal.role_set, token_id, personal
+        )
 
     def revoke(self, session: Session, token_id: str) -> None:
         row = session.get(TokenRow, token_id)
@@ -285,17 +322,27 @@ class Principals:
     # -- roster ------------------------------------------------------------------------------------------
 
     def roster(self, session: Session) -> RosterBody:
-        users = session.scalars(select(PrincipalRow).where(PrincipalRow.kind == "user").order_by(PrincipalRow.id))
-        return RosterBody(users=tuple(
-            RosterEntry(user_id=u.id, username=u.username, roles=tuple(sorted(u.role_set)),
-                        public_key=u.personal_public_key or "", active=u.active)
-            for u in users
-        ))
+        users = session.scalars(
+            select(PrincipalRow).where(PrincipalRow.kind == "user").order_by(PrincipalRow.id)
+        )
+        return RosterBody(
+            users=tuple(
+                RosterEntry(
+                    user_id=u.id,
+                    username=u.username,
+                    roles=tuple(sorted(u.role_set)),
+                    public_key=u.personal_public_key or "",
+                    active=u.active,
+                )
+                for u in users
+            )
+        )
 
 
 def _token_key(secret: str, token_id: str) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=b"airrc/token-key/v1\n" + token_id.encode()).derive(secret.encode())
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"airrc/token-key/v1\n" + token_id.encode()
+    ).derive(secret.encode())
 
 
 def _hash_secret(secret: str) -> str:
@@ -317,10 +364,13 @@ def _check_roles(roles: Iterable[str], allowed: frozenset[str], what: str) -> fr
 
 def _check_username(name: str) -> None:
     if not re.match(USERNAME_PATTERN, name):
-        raise InputError("names are 1-63 of a-z 0-9 . _ - starting with a letter or digit",
-                         code="auth.bad_username")
+        raise InputError(
+            "names are 1-63 of a-z 0-9 . _ - starting with a letter or digit", code="auth.bad_username"
+        )
 
 
 def _check_password(password: str) -> None:
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise InputError(f"passwords are {MIN_PASSWORD} to {MAX_PASSWORD} characters", code="auth.weak_password")
+        raise InputError(
+            f"passwords are {MIN_PASSWORD} to {MAX_PASSWORD} characters", code="auth.weak_password"
+        )

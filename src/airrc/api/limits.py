@@ -10,13 +10,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 __all__ = ["BodySizeLimit"]
 
 
-class _TooLarge(Exception):  # noqa: N818 - internal control flow, never escapes the middleware
+class _TooLarge(Exception):
     pass
 
 
 def _error_body(limit: int) -> bytes:
-    return json.dumps({"error": {"code": "request.too_large",
-                                 "message": f"request body exceeds {limit} bytes"}}).encode()
+    return json.dumps(
+        {"error": {"code": "request.too_large", "message": f"request body exceeds {limit} bytes"}}
+    ).encode()
 
 
 class BodySizeLimit:
@@ -65,7 +66,10 @@ class BodySizeLimit:
 
     async def _refuse(self, send: Send) -> None:
         body = _error_body(self.limit)
-        headers: list[Any] = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                              (b"connection", b"close")]
+        headers: list[Any] = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})

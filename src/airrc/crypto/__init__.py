@@ -30,6 +30,7 @@ __all__ = [
     "make_genesis_card",
     "open_sealed",
     "parse_card",
+    "parse_json",
     "rotate_card",
     "seal",
     "sha256_hex",

@@ -27,7 +27,7 @@ from airrc.errors import ConfigError, CryptoError, InputError
 __all__ = ["NodeIdentity", "PublicKeys", "c2sp_ed25519_key_id", "c2sp_vkey", "write_private_file"]
 
 KEY_FILE = "node-keys.json"
-HPKE_KEM = "MLKEM768_X25519"
+HPKE_KEM: Literal["MLKEM768_X25519"] = "MLKEM768_X25519"
 ED25519_SIGNATURE_TYPE = b"\x01"
 
 
@@ -170,6 +170,7 @@ class NodeIdentity:
         except FileNotFoundError as exc:
             raise ConfigError(f"no node keys at {path}; run 'airrc init'", code="config.no_keys") from exc
         if mode & 0o077:
-            raise ConfigError(f"{path} is readable by others (mode {mode:o}); chmod 600 it",
-                              code="config.key_permissions")
+            raise ConfigError(
+                f"{path} is readable by others (mode {mode:o}); chmod 600 it", code="config.key_permissions"
+            )
         return cls.from_json(path.read_bytes())

@@ -60,7 +60,9 @@ def seal(
         inner = _inner(sender_id, recipient_id, kind, body)
         signature = sender.signer.sign(INNER_DOMAIN, canonical_bytes(inner))
         payload = canonical_bytes({**inner, "sig": signature.model_dump(by_alias=True)})
-        ciphertext = _SUITE.encrypt(payload, keys.hpke_public_key(), info=seal_info(sender_id, recipient_id, kind))
+        ciphertext = _SUITE.encrypt(
+            payload, keys.hpke_public_key(), info=seal_info(sender_id, recipient_id, kind)
+        )
         sealed[recipient_id] = b64encode(ciphertext)
     return SealedBody(recipients=sealed)
 
@@ -85,8 +87,9 @@ def open_sealed(
     if len(ciphertext) > max_bytes:
         raise SealError("sealed body exceeds the size limit", code="crypto.seal_too_large")
     try:
-        payload = _SUITE.decrypt(ciphertext, recipient.hpke_private_key,
-                                 info=seal_info(sender_id, recipient_id, kind))
+        payload = _SUITE.decrypt(
+            ciphertext, recipient.hpke_private_key, info=seal_info(sender_id, recipient_id, kind)
+        )
     except (InvalidTag, ValueError) as exc:
         raise SealError("sealed body does not open for this recipient and context") from exc
     doc = parse_json(payload, max_bytes=max_bytes)
@@ -103,5 +106,7 @@ def open_sealed(
     except ValidationError as exc:
         raise SealError("sealed payload signature is malformed", code="crypto.seal_malformed") from exc
     except SignatureInvalid as exc:
-        raise SealError("sealed payload is not signed by the sender", code="crypto.seal_bad_signature") from exc
+        raise SealError(
+            "sealed payload is not signed by the sender", code="crypto.seal_bad_signature"
+        ) from exc
     return doc["body"]

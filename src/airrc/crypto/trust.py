@@ -149,9 +149,7 @@ def rotate_card(
         role=role or previous.role,
         valid_from=(valid_from or _now()).isoformat().replace("+00:00", "Z"),
     )
-    normalised = NodeCard.model_validate(
-        {**unsigned, "signatures": _dummy_signature()}
-    ).signed_bytes()
+    normalised = NodeCard.model_validate({**unsigned, "signatures": _dummy_signature()}).signed_bytes()
     return NodeCard.model_validate(
         {
             **unsigned,
@@ -190,7 +188,9 @@ def verify_card(card: NodeCard) -> NodeCard:
         if card_fingerprint(card.unsigned_doc()) != card.id:
             raise TrustError("card id is not the fingerprint of the genesis card", code="trust.bad_card_id")
     elif card.rotation is None:
-        raise TrustError("a rotated card must be signed by the keys it replaces", code="trust.rotation_refused")
+        raise TrustError(
+            "a rotated card must be signed by the keys it replaces", code="trust.rotation_refused"
+        )
     return card
 
 

@@ -69,14 +69,18 @@ class TrustStore:
         node_id = chain[0].id
         if any(c.id != node_id for c in chain):
             raise CardRotationRefused("the cards in a chain must share one node id")
-        pinned = {r.serial: r for r in session.scalars(select(PinnedCard).where(PinnedCard.node_id == node_id))}
+        pinned = {
+            r.serial: r for r in session.scalars(select(PinnedCard).where(PinnedCard.node_id == node_id))
+        }
         previous: NodeCard | None = None
         for card in chain:
             existing = pinned.get(card.serial)
             if existing is not None:
                 if existing.card_json != canonical_bytes(card.to_json()):
-                    raise Conflict(f"a different card with serial {card.serial} is already pinned",
-                                   code="trust.card_conflict")
+                    raise Conflict(
+                        f"a different card with serial {card.serial} is already pinned",
+                        code="trust.card_conflict",
+                    )
             elif card.serial == 0:
                 verify_card(card)
             else:
@@ -86,8 +90,14 @@ class TrustStore:
                 verify_rotation(before, card)
             if existing is None:
                 row = PinnedCard(
-                    node_id=card.id, serial=card.serial, name=card.name, role=card.role, is_self=is_self,
-                    valid_from=card.valid_from, pinned_at=utcnow(), card_json=canonical_bytes(card.to_json()),
+                    node_id=card.id,
+                    serial=card.serial,
+                    name=card.name,
+                    role=card.role,
+                    is_self=is_self,
+                    valid_from=card.valid_from,
+                    pinned_at=utcnow(),
+                    card_json=canonical_bytes(card.to_json()),
                 )
                 session.add(row)
                 pinned[card.serial] = row
@@ -99,7 +109,10 @@ class TrustStore:
 
     def current(self, session: Session, node_id: str) -> NodeCard:
         row = session.scalar(
-            select(PinnedCard).where(PinnedCard.node_id == node_id).order_by(PinnedCard.serial.desc()).limit(1)
+            select(PinnedCard)
+            .where(PinnedCard.node_id == node_id)
+            .order_by(PinnedCard.serial.desc())
+            .limit(1)
         )
         if row is None:
             raise UnknownIssuer(f"node {node_id[:16]}… is not pinned")
@@ -114,7 +127,9 @@ class TrustStore:
         return row.card()
 
     def chain(self, session: Session, node_id: str) -> list[NodeCard]:
-        rows = session.scalars(select(PinnedCard).where(PinnedCard.node_id == node_id).order_by(PinnedCard.serial))
+        rows = session.scalars(
+            select(PinnedCard).where(PinnedCard.node_id == node_id).order_by(PinnedCard.serial)
+        )
         return [r.card() for r in rows]
 
     def peers(self, session: Session) -> list[NodeCard]:

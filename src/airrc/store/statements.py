@@ -7,9 +7,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    select,
+    update,
+)
 from sqlalchemy import insert as core_insert
-from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -47,8 +57,9 @@ class StatementRow(Base):
         Index("ix_statements_issued_at", "issued_at"),
     )
 
-    row_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                        autoincrement=True)
+    row_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     statement_id: Mapped[str] = mapped_column(String(36), unique=True, nullable=False)
     issuer: Mapped[str] = mapped_column(String(64), nullable=False)
     seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
@@ -68,8 +79,9 @@ class StatementRow(Base):
 class StatementAudience(Base):
     __tablename__ = "statement_audience"
 
-    statement_row: Mapped[int] = mapped_column(ForeignKey("statements.row_id", ondelete="CASCADE"),
-                                               primary_key=True)
+    statement_row: Mapped[int] = mapped_column(
+        ForeignKey("statements.row_id", ondelete="CASCADE"), primary_key=True
+    )
     node_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
 
 
@@ -169,7 +181,9 @@ class StatementLog:
             raise NotFound(f"no statement {statement_id}", code="statement.not_found")
         return row.signed(max_bytes=self.max_statement_bytes)
 
-    def by_issuer(self, session: Session, issuer: str, *, since: int = 0, limit: int = 100) -> list[StatementRow]:
+    def by_issuer(
+        self, session: Session, issuer: str, *, since: int = 0, limit: int = 100
+    ) -> list[StatementRow]:
         return list(
             session.scalars(
                 select(StatementRow)
