@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, generate_latest
@@ -17,8 +17,7 @@ from sqlalchemy import func, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airrc import __version__
-from airrc.api.auth import AuthenticatedPrincipal
-from airrc.api.deps import CurrentPrincipal, NodeDep, SessionDep, require_roles
+from airrc.api.deps import AdminDep, CurrentPrincipal, NodeDep, SessionDep, WatchOfficerDep
 from airrc.api.limits import BodySizeLimit
 from airrc.errors import (
     AuthError,
@@ -133,8 +132,6 @@ class UserPublic(BaseModel):
 
 def _routes() -> APIRouter:
     router = APIRouter(prefix="/api/v1")
-    admin = Annotated[AuthenticatedPrincipal, Depends(require_roles("admin"))]
-    watch = Annotated[AuthenticatedPrincipal, Depends(require_roles("admin", "duty_officer"))]
 
     @router.post("/auth/login", response_model=TokenResponse, tags=["auth"])
     def login(body: LoginRequest, node: NodeDep, session: SessionDep) -> TokenResponse:
@@ -163,7 +160,7 @@ def _routes() -> APIRouter:
         ]
 
     @router.get("/users", response_model=list[UserPublic], tags=["users"])
-    def list_users(node: NodeDep, session: SessionDep, _: admin) -> list[UserPublic]:
+    def list_users(node: NodeDep, session: SessionDep, _: AdminDep) -> list[UserPublic]:
         return [
             UserPublic(
                 id=p.id,
@@ -177,7 +174,7 @@ def _routes() -> APIRouter:
         ]
 
     @router.post("/users", response_model=UserPublic, status_code=201, tags=["users"])
-    def add_user(body: UserCreate, node: NodeDep, session: SessionDep, _: admin) -> UserPublic:
+    def add_user(body: UserCreate, node: NodeDep, session: SessionDep, _: AdminDep) -> UserPublic:
         row = node.add_user(session, body.username, body.password, body.roles)
         return UserPublic(
             id=row.id,
@@ -190,12 +187,12 @@ def _routes() -> APIRouter:
 
     @router.get("/alerts", tags=["alerts"])
     def list_alerts(
-        node: NodeDep, session: SessionDep, _: watch, include_acked: bool = False
+        node: NodeDep, session: SessionDep, _: WatchOfficerDep, include_acked: bool = False
     ) -> list[dict[str, Any]]:
         return [a.to_json() for a in node.alerts.list(session, include_acked=include_acked)]
 
     @router.post("/alerts/{alert_id}/ack", tags=["alerts"])
-    def ack_alert(alert_id: int, node: NodeDep, session: SessionDep, who: watch) -> dict[str, Any]:
+    def ack_alert(alert_id: int, node: NodeDep, session: SessionDep, who: WatchOfficerDep) -> dict[str, Any]:
         return node.alerts.ack(session, alert_id, by=who.username).to_json()
 
     @router.get("/statements/{statement_id}", tags=["statements"])

@@ -12,7 +12,7 @@ from airrc.api.auth import AuthenticatedPrincipal
 from airrc.errors import AuthError
 from airrc.node import Node
 
-__all__ = ["CurrentPrincipal", "NodeDep", "SessionDep", "require_roles"]
+__all__ = ["AdminDep", "CurrentPrincipal", "NodeDep", "SessionDep", "WatchOfficerDep", "require_roles"]
 
 
 def get_node(request: Request) -> Node:
@@ -51,3 +51,7 @@ def require_roles(*roles: str) -> Callable[[AuthenticatedPrincipal], Authenticat
         return principal
 
     return check
+
+
+AdminDep = Annotated[AuthenticatedPrincipal, Depends(require_roles("admin"))]
+WatchOfficerDep = Annotated[AuthenticatedPrincipal, Depends(require_roles("admin", "duty_officer"))]

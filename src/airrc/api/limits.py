@@ -10,10 +10,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 __all__ = ["BodySizeLimit"]
 
 
-class _TooLarge(Exception):
-    pass
-
-
 def _error_body(limit: int) -> bytes:
     return json.dumps(
         {"error": {"code": "request.too_large", "message": f"request body exceeds {limit} bytes"}}
@@ -41,28 +37,37 @@ class BodySizeLimit:
                     await self._refuse(send)
                     return
         received = 0
-        response_started = False
+        exceeded = False
+        app_started = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
+            if exceeded:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
-                    raise _TooLarge
+                    # Stop reading: the app sees a disconnect, and its answer is replaced by our 413.
+                    exceeded = True
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
+        async def guarded_send(message: Message) -> None:
+            nonlocal app_started
+            if exceeded:
+                return
             if message["type"] == "http.response.start":
-                response_started = True
+                app_started = True
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not response_started:
-                await self._refuse(send)
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not exceeded:
+                raise
+        if exceeded and not app_started:
+            await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
         body = _error_body(self.limit)

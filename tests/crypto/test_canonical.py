@@ -1,0 +1,46 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from airrc.crypto.canonical import b64decode, b64encode, canonical_bytes, parse_json
+from airrc.errors import InputError
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+
+
+def test_rfc8785_orders_keys_and_strips_whitespace():
+    assert canonical_bytes({"b": 1, "a": [True, None, "é"]}) == b'{"a":[true,null,"\xc3\xa9"],"b":1}'
+
+
+def test_rfc8785_number_forms():
+    assert canonical_bytes([1.0, 1e21, 0.1]) == b"[1,1e+21,0.1]"
+
+
+@given(json_values)
+def test_canonical_is_stable_through_a_parse(value):
+    first = canonical_bytes(value)
+    assert canonical_bytes(parse_json(first, max_bytes=1 << 20)) == first
+
+
+def test_parse_json_refuses_malformed_duplicates_and_oversize():
+    with pytest.raises(InputError) as bad:
+        parse_json(b"{not json", max_bytes=100)
+    assert bad.value.code == "input.malformed_json"
+    with pytest.raises(InputError) as dup:
+        parse_json(b'{"a":1,"a":2}', max_bytes=100)
+    assert dup.value.code == "input.malformed_json"
+    with pytest.raises(InputError) as big:
+        parse_json(b"[" + b"1," * 100 + b"1]", max_bytes=50)
+    assert big.value.code == "input.too_large"
+
+
+def test_base64_is_strict():
+    assert b64decode(b64encode(b"\x00\xff")) == b"\x00\xff"
+    for bad in ("abc", "ab!=", "YWJj\n"):
+        with pytest.raises(InputError) as err:
+            b64decode(bad)
+        assert err.value.code == "input.bad_base64"
