@@ -76,11 +76,42 @@ def pg_server() -> Iterator[PgServer]:
         base.chmod(0o700)
         prefix = ["runuser", "-u", "postgres", "--"]
     port = _free_port()
-    subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-                    "--no-sync", "-E", "UTF8"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            *prefix,
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        ],
+        check=True,
+        capture_output=True,
+    )
     options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-    subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(logfile), "-o", options,
-                    "-w", "-t", "60", "start"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            *prefix,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(logfile),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
     server = PgServer("127.0.0.1", port, "postgres")
     try:
         deadline = time.monotonic() + 30
@@ -94,8 +125,11 @@ def pg_server() -> Iterator[PgServer]:
                 time.sleep(0.2)
         yield server
     finally:
-        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-                       check=False, capture_output=True)
+        subprocess.run(
+            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+            check=False,
+            capture_output=True,
+        )
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -129,9 +163,13 @@ def make_node(tmp_path: Path) -> Iterator[NodeFactory]:
     def factory(name: str = "us-test", *, database_url: str | None = None, **settings: object) -> Node:
         home = tmp_path / name
         values: dict[str, object] = {"home": home, "database_url": database_url, **settings}
-        result = Node.init(Settings(**values), name=name,  # type: ignore[arg-type]
-                           public_urls=(f"http://127.0.0.1:1/{name}",),
-                           admin_password=ADMIN_PASSWORD, principals=Principals(FAST_KDF))
+        result = Node.init(
+            Settings(**values),
+            name=name,  # type: ignore[arg-type]
+            public_urls=(f"http://127.0.0.1:1/{name}",),
+            admin_password=ADMIN_PASSWORD,
+            principals=Principals(FAST_KDF),
+        )
         nodes.append(result.node)
         return result.node
 

@@ -59,8 +59,14 @@ def _make(parties, *, issued_at=None, body=None, audience=None, issuer="us"):
 
 def _verify(parties, signed, *, for_node="cn", now=None, max_bytes=LIMIT):
     keyring = DictKeyring([parties["us"][1], parties["cn"][1]])
-    return verify_statement(signed, keyring=keyring, for_node=parties[for_node][1].id, max_bytes=max_bytes,
-                            clock_skew=SKEW, now=now)
+    return verify_statement(
+        signed,
+        keyring=keyring,
+        for_node=parties[for_node][1].id,
+        max_bytes=max_bytes,
+        clock_skew=SKEW,
+        now=now,
+    )
 
 
 def test_valid_statement_verifies_and_roundtrips(parties):
@@ -152,8 +158,15 @@ def test_non_utc_timestamp_is_refused(parties):
 
 def test_known_kind_body_is_checked(parties):
     identity, card = parties["us"]
-    statement = Statement(id=new_statement_id(), kind="node.roster", issuer=card.id, seq=2,
-                          issued_at=format_timestamp(datetime.now(UTC)), audience="public", body={"users": "x"})
+    statement = Statement(
+        id=new_statement_id(),
+        kind="node.roster",
+        issuer=card.id,
+        seq=2,
+        issued_at=format_timestamp(datetime.now(UTC)),
+        audience="public",
+        body={"users": "x"},
+    )
     with pytest.raises(StatementError) as err:
         _verify(parties, sign_statement(statement, identity.signer))
     assert err.value.code == "statement.bad_body"
@@ -173,6 +186,12 @@ def test_registering_a_kind_twice_raises():
 
 def test_exactly_one_of_body_and_sealed():
     with pytest.raises(ValueError, match="exactly one"):
-        Statement(id=new_statement_id(), kind="x.y", issuer="a" * 64, seq=1,
-                  issued_at=format_timestamp(datetime.now(UTC)), audience="public")
+        Statement(
+            id=new_statement_id(),
+            kind="x.y",
+            issuer="a" * 64,
+            seq=1,
+            issued_at=format_timestamp(datetime.now(UTC)),
+            audience="public",
+        )
     assert SignedStatement.model_config["frozen"] is True

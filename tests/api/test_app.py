@@ -36,14 +36,20 @@ def test_openapi_is_served(client):
     assert "/api/v1/auth/login" in client.get("/openapi.json").json()["paths"]
 
 
-@pytest.mark.parametrize("path", ["/api/v1/node", "/api/v1/peers", "/metrics", "/api/v1/users", "/api/v1/alerts"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/node", "/api/v1/peers", "/metrics", "/api/v1/users", "/api/v1/alerts"]
+)
 def test_every_route_requires_authentication(client, path):
     _error(client.get(path), 401, "auth.unauthenticated")
 
 
 def test_wrong_token_is_refused(client):
     for token in ("nonsense", "airrc_0000000000000000_secret", "airrc_x"):
-        _error(client.get("/api/v1/node", headers={"authorization": f"Bearer {token}"}), 401, "auth.invalid_token")
+        _error(
+            client.get("/api/v1/node", headers={"authorization": f"Bearer {token}"}),
+            401,
+            "auth.invalid_token",
+        )
 
 
 def test_expired_token_is_refused(client, node):
@@ -53,7 +59,9 @@ def test_expired_token_is_refused(client, node):
         from airrc.api.auth import TokenRow
 
         session.get(TokenRow, token.split("_")[1]).expires_at = utcnow() - timedelta(seconds=1)
-    _error(client.get("/api/v1/node", headers={"authorization": f"Bearer {token}"}), 401, "auth.invalid_token")
+    _error(
+        client.get("/api/v1/node", headers={"authorization": f"Bearer {token}"}), 401, "auth.invalid_token"
+    )
 
 
 def test_revoked_token_is_refused(client, node):
@@ -74,8 +82,11 @@ def test_bad_password_and_unknown_user_answer_alike(client):
 
 def test_wrong_role_is_forbidden(client):
     admin = _token(client)
-    created = client.post("/api/v1/users", headers=admin,
-                          json={"username": "ana", "password": "analyst password 1", "roles": ["analyst"]})
+    created = client.post(
+        "/api/v1/users",
+        headers=admin,
+        json={"username": "ana", "password": "analyst password 1", "roles": ["analyst"]},
+    )
     assert created.status_code == 201, created.text
     analyst = _token(client, "ana", "analyst password 1")
     _error(client.get("/api/v1/users", headers=analyst), 403, "auth.forbidden")
@@ -85,8 +96,11 @@ def test_wrong_role_is_forbidden(client):
 
 def test_adding_a_user_publishes_the_roster(client, node):
     admin = _token(client)
-    client.post("/api/v1/users", headers=admin,
-                json={"username": "duty1", "password": "duty officer pass", "roles": ["duty_officer"]})
+    client.post(
+        "/api/v1/users",
+        headers=admin,
+        json={"username": "duty1", "password": "duty officer pass", "roles": ["duty_officer"]},
+    )
     with node.store.session() as session:
         rows = node.statements.by_issuer(session, node.id)
         roster = rows[-1].signed(max_bytes=1 << 20).statement
@@ -97,20 +111,25 @@ def test_adding_a_user_publishes_the_roster(client, node):
 def test_request_body_over_limit_is_413(make_node):
     node = make_node("small", limits={"max_request_bytes": 2048})
     with TestClient(create_app(node)) as client:
-        response = client.post("/api/v1/auth/login", content=b"x" * 5000,
-                               headers={"content-type": "application/json"})
+        response = client.post(
+            "/api/v1/auth/login", content=b"x" * 5000, headers={"content-type": "application/json"}
+        )
         _error(response, 413, "request.too_large")
 
         def chunks():  # no Content-Length: the limit applies while streaming
             for _ in range(10):
                 yield b"y" * 1000
 
-        streamed = client.post("/api/v1/auth/login", content=chunks(), headers={"content-type": "application/json"})
+        streamed = client.post(
+            "/api/v1/auth/login", content=chunks(), headers={"content-type": "application/json"}
+        )
         _error(streamed, 413, "request.too_large")
 
 
 def test_malformed_json_is_400(client):
-    response = client.post("/api/v1/auth/login", content=b'{"username": ', headers={"content-type": "application/json"})
+    response = client.post(
+        "/api/v1/auth/login", content=b'{"username": ', headers={"content-type": "application/json"}
+    )
     _error(response, 400, "input.malformed_json")
     admin = _token(client)
     verify = client.post("/api/v1/statements/verify", content=b"{not json", headers=admin)
@@ -128,8 +147,11 @@ def test_verify_endpoint_checks_statements(client, node):
     doc["statement"]["body"]["nonce"] = "m"
     import json
 
-    _error(client.post("/api/v1/statements/verify", content=json.dumps(doc), headers=admin), 422,
-           "crypto.bad_signature")
+    _error(
+        client.post("/api/v1/statements/verify", content=json.dumps(doc), headers=admin),
+        422,
+        "crypto.bad_signature",
+    )
 
 
 def test_metrics_count_alerts(client, node):

@@ -30,7 +30,9 @@ def test_session_token_unlocks_the_personal_key(node, principals):
 
     from airrc.crypto.canonical import b64decode
 
-    ed25519.Ed25519PublicKey.from_public_bytes(b64decode(row.personal_public_key)).verify(signature, b"ack FLASH 42")
+    ed25519.Ed25519PublicKey.from_public_bytes(b64decode(row.personal_public_key)).verify(
+        signature, b"ack FLASH 42"
+    )
     with pytest.raises(Forbidden) as err:
         locked.sign_personally(b"x")
     assert err.value.code == "auth.key_locked"

@@ -70,8 +70,15 @@ def _seal(keys, body=None):
 
 
 def _open(keys, sealed, who="alice", who_id=ALICE, kind="hotline.message", sender_id=SENDER):
-    return open_sealed(sealed, recipient=keys[who], recipient_id=who_id, sender_id=sender_id,
-                       sender_verifier=keys["sender"].signer.verifier, kind=kind, max_bytes=1 << 20)
+    return open_sealed(
+        sealed,
+        recipient=keys[who],
+        recipient_id=who_id,
+        sender_id=sender_id,
+        sender_verifier=keys["sender"].signer.verifier,
+        kind=kind,
+        max_bytes=1 << 20,
+    )
 
 
 def test_seal_opens_for_each_recipient(keys):
@@ -110,8 +117,13 @@ def test_ciphertext_moved_between_recipients_does_not_open(keys):
 
 def test_inner_signature_must_be_the_senders(keys):
     # Someone holding Alice's public key seals "as the sender" but signs with their own key.
-    forged = seal({"x": 1}, sender=keys["bob"], sender_id=SENDER, recipients={ALICE: keys["alice"].public_keys()},
-                  kind="hotline.message")
+    forged = seal(
+        {"x": 1},
+        sender=keys["bob"],
+        sender_id=SENDER,
+        recipients={ALICE: keys["alice"].public_keys()},
+        kind="hotline.message",
+    )
     with pytest.raises(SealError) as err:
         _open(keys, forged)
     assert err.value.code == "crypto.seal_bad_signature"

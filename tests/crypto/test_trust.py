@@ -70,7 +70,7 @@ def test_rotation_keeps_identity(genesis):
 
 
 def test_rotation_not_signed_by_previous_keys_is_refused(genesis):
-    identity, card = genesis
+    _, card = genesis
     impostor = NodeIdentity.generate()
     # The impostor signs the "rotation" with its own keys instead of the current card's.
     forged = rotate_card(card, impostor, impostor)

@@ -11,8 +11,10 @@ from airrc.store.statements import StatementRow
 def test_issue_assigns_consecutive_seqs_and_stores(make_node, database_url):
     node = make_node(database_url=database_url)
     with node.store.session() as session:
-        issued = [node.statements.issue(session, kind="node.ping", body={"nonce": str(i), "sent_at": "x"})
-                  for i in range(5)]
+        issued = [
+            node.statements.issue(session, kind="node.ping", body={"nonce": str(i), "sent_at": "x"})
+            for i in range(5)
+        ]
     seqs = [s.statement.seq for s in issued]
     assert seqs == list(range(seqs[0], seqs[0] + 5))
     with node.store.session() as session:
@@ -42,7 +44,7 @@ def test_duplicate_issuer_seq_is_refused_by_the_schema(make_node, database_url):
     clash = signed.statement.model_copy(update={"id": "00000000-0000-4000-8000-000000000000"})
     from airrc.statements import sign_statement
 
-    with pytest.raises(Exception, match="(?i)unique|duplicate"), node.store.session() as session:
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"), node.store.session() as session:
         node.statements.store(session, sign_statement(clash, node.identity.signer), local=True)
 
 
@@ -68,14 +70,24 @@ WORKER = textwrap.dedent("""
 def test_two_processes_issue_concurrently_without_gaps(make_node, pg_url):
     node = make_node(database_url=pg_url)
     per_process = 150
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(node.settings.home), pg_url, str(per_process), tag],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for tag in ("p1", "p2")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(node.settings.home), pg_url, str(per_process), tag],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for tag in ("p1", "p2")
+    ]
     for proc in procs:
         out, err = proc.communicate(timeout=240)
         assert proc.returncode == 0, err
         assert out.strip() == "done"
     with node.store.session() as session:
-        seqs = list(session.scalars(select(StatementRow.seq).where(StatementRow.issuer == node.id)
-                                    .order_by(StatementRow.seq)))
+        seqs = list(
+            session.scalars(
+                select(StatementRow.seq).where(StatementRow.issuer == node.id).order_by(StatementRow.seq)
+            )
+        )
     assert seqs == list(range(1, len(seqs) + 1))
     assert len(seqs) == 1 + 2 * per_process  # the roster statement from init, then both workers

@@ -1,0 +1,155 @@
+"""The CLI as a user runs it: separate processes, exit codes, stdout and stderr."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+PASSWORD = "cli admin password"
+
+
+def airrc(*args, home, stdin=None, check=True):
+    result = subprocess.run(
+        [sys.executable, "-m", "airrc", *args, "--home", str(home)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def homes(tmp_path_factory):
+    base = tmp_path_factory.mktemp("cli")
+    homes = {}
+    for name in ("us-cli", "cn-cli"):
+        homes[name] = base / name
+        out = airrc(
+            "init",
+            "--name",
+            name,
+            "--public-url",
+            f"http://127.0.0.1:9/{name}",
+            "--password-stdin",
+            home=homes[name],
+            stdin=PASSWORD + "\n",
+        )
+        assert "initialised" in out.stdout
+        assert PASSWORD not in out.stdout
+    return homes
+
+
+def test_init_generates_and_prints_a_password_once(tmp_path):
+    out = airrc("init", "--name", "sg-cli", home=tmp_path / "n").stdout
+    assert "password (shown once)" in out
+    again = airrc("init", "--name", "sg-cli", home=tmp_path / "n", check=False)
+    assert again.returncode != 0
+    assert "error[config.already_initialised]" in again.stderr
+
+
+def test_card_export_import_and_peer_list(homes, tmp_path):
+    card = airrc("card", "export", home=homes["us-cli"]).stdout
+    assert json.loads(card)["name"] == "us-cli"
+    path = tmp_path / "us.json"
+    path.write_text(card)
+    imported = airrc("card", "import", str(path), home=homes["cn-cli"])
+    assert "pinned us-cli" in imported.stdout
+    # Importing the same card again is idempotent.
+    airrc("card", "import", "-", home=homes["cn-cli"], stdin=card)
+    assert "us-cli" in airrc("peer", "list", home=homes["cn-cli"]).stdout
+
+
+def test_import_of_tampered_card_fails_with_code(homes, tmp_path):
+    doc = json.loads(airrc("card", "export", home=homes["cn-cli"]).stdout)
+    doc["endpoints"] = ["http://evil.example/"]
+    bad = airrc("card", "import", "-", home=homes["us-cli"], stdin=json.dumps(doc), check=False)
+    assert bad.returncode == 1
+    assert "error[trust.bad_card_signature]" in bad.stderr
+    garbage = airrc("card", "import", "-", home=homes["us-cli"], stdin="{nope", check=False)
+    assert "error[input.malformed_json]" in garbage.stderr
+    missing = airrc("card", "import", str(tmp_path / "none.json"), home=homes["us-cli"], check=False)
+    assert "error[input.unreadable_file]" in missing.stderr
+
+
+def test_token_create_prints_only_the_token(homes):
+    out = airrc(
+        "token",
+        "create",
+        "--principal",
+        "admin",
+        "--expires",
+        "2",
+        "--password-stdin",
+        home=homes["us-cli"],
+        stdin=PASSWORD + "\n",
+    ).stdout
+    assert out.count("\n") == 1
+    assert out.startswith("airrc_")
+    wrong = airrc(
+        "token", "create", "--password-stdin", home=homes["us-cli"], stdin="not the password\n", check=False
+    )
+    assert "error[auth.bad_credentials]" in wrong.stderr
+
+
+def test_user_add_and_alerts(homes):
+    airrc(
+        "user",
+        "add",
+        "officer",
+        "--role",
+        "duty_officer",
+        "--password-stdin",
+        home=homes["us-cli"],
+        stdin="officer password 1\n",
+    )
+    assert "officer" in airrc("user", "list", home=homes["us-cli"]).stdout
+    bad = airrc(
+        "user",
+        "add",
+        "x",
+        "--role",
+        "emperor",
+        "--password-stdin",
+        home=homes["us-cli"],
+        stdin="some password here\n",
+        check=False,
+    )
+    assert "error[auth.bad_role]" in bad.stderr
+    listed = json.loads(airrc("alerts", "list", "--json", home=homes["us-cli"]).stdout)
+    assert listed == []
+    missing = airrc("alerts", "ack", "42", home=homes["us-cli"], check=False)
+    assert "error[alert.not_found]" in missing.stderr
+
+
+def test_commands_on_a_missing_home_fail_clearly(tmp_path):
+    out = airrc("peer", "list", home=tmp_path / "nothing", check=False)
+    assert out.returncode == 1
+    assert "error[config.no_keys]" in out.stderr or "error[config.not_initialised]" in out.stderr
+
+
+def test_serve_refuses_an_unmigrated_database(homes, tmp_path):
+    env_db = f"sqlite:///{tmp_path / 'empty.db'}"
+    result = subprocess.run(
+        [sys.executable, "-m", "airrc", "serve", "--home", str(homes["us-cli"]), "--port", "0"],
+        env={**__import__("os").environ, "AIRRC_DATABASE_URL": env_db},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "error[store.not_migrated]" in result.stderr
+    upgraded = subprocess.run(
+        [sys.executable, "-m", "airrc", "db", "upgrade", "--home", str(homes["us-cli"])],
+        env={**__import__("os").environ, "AIRRC_DATABASE_URL": env_db},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert upgraded.returncode == 0, upgraded.stderr

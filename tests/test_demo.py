@@ -1,0 +1,15 @@
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.e2e
+def test_demo_runs_two_real_nodes():
+    result = subprocess.run(
+        [sys.executable, "-m", "airrc", "demo"], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "us-demo" in result.stdout
+    assert "cn-demo" in result.stdout
+    assert "demo finished" in result.stdout
