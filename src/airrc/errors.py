@@ -14,6 +14,8 @@ internals. HTTP statuses are assigned in :mod:`airrc.api.app`, not here.
     │   ├── UnknownIssuer           trust.unknown_issuer
     │   └── CardRotationRefused     trust.rotation_refused
     ├── StatementError              statement.*
+    ├── LedgerError                 ledger.*
+    │   └── ProofError              ledger.bad_proof, ledger.inconsistent, …
     ├── StoreError                  store.*
     ├── AuthError                   auth.*
     │   └── Forbidden               auth.forbidden
@@ -34,7 +36,9 @@ __all__ = [
     "Error",
     "Forbidden",
     "InputError",
+    "LedgerError",
     "NotFound",
+    "ProofError",
     "RequestTooLarge",
     "SealError",
     "SignatureInvalid",
@@ -102,6 +106,14 @@ class CardRotationRefused(TrustError):
 
 class StatementError(Error):
     default_code = "statement.invalid"
+
+
+class LedgerError(Error):
+    default_code = "ledger.error"
+
+
+class ProofError(LedgerError):
+    default_code = "ledger.bad_proof"
 
 
 class StoreError(Error):

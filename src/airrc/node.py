@@ -17,9 +17,11 @@ from airrc.crypto.keys import NodeIdentity, write_private_file
 from airrc.crypto.trust import NodeCard, make_genesis_card, verify_card
 from airrc.errors import ConfigError
 from airrc.federation.peers import TrustStore
+from airrc.ledger.log import TransparencyLog
+from airrc.ledger.witness import Witness
 from airrc.statements import SignedStatement
 from airrc.store.db import Store
-from airrc.store.statements import StatementLog
+from airrc.store.statements import StatementLog, StatementRow
 
 __all__ = ["InitResult", "Node"]
 
@@ -52,6 +54,20 @@ class Node:
         )
         self.alerts = Alerts(AlertNotifier(settings.alert_webhook_url, settings.alert_command))
         self.principals = principals or Principals()
+        self.log = TransparencyLog(self.card.origin, self.identity)
+        self.witness = Witness(
+            name=self.card.origin,
+            identity=self.identity,
+            trust=self.trust,
+            alerts=self.alerts,
+            store=self.store,
+        )
+        self.statements.hooks.append(self._append_to_log)
+
+    def _append_to_log(self, session: Session, signed: SignedStatement, row: StatementRow) -> None:
+        # Only what this node issues goes into its log; the leaf commits to the signed statement's digest.
+        if row.local:
+            row.log_index = self.log.append(session, [signed.digest()])
 
     @property
     def id(self) -> str:

@@ -26,12 +26,14 @@ from airrc.errors import (
     Error,
     Forbidden,
     InputError,
+    LedgerError,
     NotFound,
     RequestTooLarge,
     StatementError,
     StoreError,
     TrustError,
 )
+from airrc.ledger import routes as ledger_routes
 from airrc.node import Node
 from airrc.statements import parse_signed_statement, verify_statement
 from airrc.store.statements import StatementRow
@@ -52,9 +54,17 @@ _STATUS_BY_CLASS: tuple[tuple[type[Error], int], ...] = (
     (StatementError, 422),
     (CryptoError, 422),
     (TrustError, 422),
+    (LedgerError, 422),
 )
 _STATUS_BY_CODE: dict[str, int] = {
     "input.malformed_json": 400,
+    "ledger.unknown_log": 404,
+    "ledger.bad_signature": 403,
+    "ledger.bad_size": 400,
+    "ledger.bad_index": 400,
+    "ledger.bad_range": 400,
+    "ledger.stale_size": 409,
+    "ledger.note_too_large": 413,
     "auth.key_locked": 403,
     "store.not_migrated": 503,
 }
@@ -266,5 +276,6 @@ def create_app(node: Node) -> FastAPI:
         return Response(generate_latest(registry), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     app.include_router(_routes())
+    app.include_router(ledger_routes.router)
     app.add_middleware(BodySizeLimit, limit=node.settings.limits.max_request_bytes)
     return app

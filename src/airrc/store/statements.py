@@ -53,6 +53,7 @@ class StatementRow(Base):
     __tablename__ = "statements"
     __table_args__ = (
         UniqueConstraint("issuer", "seq", name="uq_statements_issuer_seq"),
+        UniqueConstraint("log_index", name="uq_statements_log_index"),
         Index("ix_statements_kind", "kind"),
         Index("ix_statements_issued_at", "issued_at"),
     )
@@ -71,6 +72,7 @@ class StatementRow(Base):
     tlp: Mapped[str] = mapped_column(String(16), nullable=False)
     local: Mapped[bool] = mapped_column(Boolean, nullable=False)
     data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    log_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
     def signed(self, *, max_bytes: int) -> SignedStatement:
         return parse_signed_statement(parse_json(self.data, max_bytes=max_bytes), max_bytes=max_bytes)

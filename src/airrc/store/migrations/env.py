@@ -8,6 +8,8 @@ from sqlalchemy import create_engine
 import airrc.alerts
 import airrc.api.auth
 import airrc.federation.peers
+import airrc.ledger.log
+import airrc.ledger.witness
 import airrc.store.statements  # noqa: F401  (each package registers its tables on import)
 from airrc.store.db import Base
 

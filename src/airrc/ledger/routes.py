@@ -1,0 +1,60 @@
+"""Public ledger endpoints (C2SP-style: they carry only hashes) and the witness's add-checkpoint."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from airrc.api.deps import NodeDep, SessionDep
+from airrc.ledger.witness import StaleSize, parse_add_checkpoint
+
+__all__ = ["MAX_ENTRIES_PER_REQUEST", "router"]
+
+MAX_ENTRIES_PER_REQUEST = 1000
+SIZE = Annotated[int, Query(ge=0, le=2**63 - 1)]
+
+router = APIRouter(prefix="/ledger/v1", tags=["ledger"])
+
+
+def _b64(items: list[bytes]) -> list[str]:
+    return [base64.b64encode(i).decode() for i in items]
+
+
+@router.get("/checkpoint", response_class=PlainTextResponse)
+def checkpoint(node: NodeDep, session: SessionDep) -> PlainTextResponse:
+    """The latest signed checkpoint, with every cosignature peers returned appended as signature lines."""
+    return PlainTextResponse(node.log.served_checkpoint(session), media_type="text/plain; charset=utf-8")
+
+
+@router.get("/entries")
+def entries(node: NodeDep, session: SessionDep, start: SIZE, end: SIZE) -> dict[str, list[str]]:
+    """Entries [start, end), at most 1000 at a time: each the SHA-256 of one signed statement."""
+    if end - start > MAX_ENTRIES_PER_REQUEST:
+        end = start + MAX_ENTRIES_PER_REQUEST
+    return {"entries": _b64(node.log.entries(session, start, end))}
+
+
+@router.get("/proof/inclusion")
+def inclusion(node: NodeDep, session: SessionDep, index: SIZE, size: SIZE) -> dict[str, list[str]]:
+    return {"hashes": _b64(node.log.inclusion_proof(session, index, size))}
+
+
+@router.get("/proof/consistency")
+def consistency(node: NodeDep, session: SessionDep, old: SIZE, size: SIZE) -> dict[str, list[str]]:
+    return {"hashes": _b64(node.log.consistency_proof(session, old, size))}
+
+
+@router.post("/witness/add-checkpoint")
+async def add_checkpoint(request: Request, node: NodeDep) -> Response:
+    """C2SP tlog-witness add-checkpoint: answers the cosignature line, or 409 with the size we know."""
+    body = await request.body()
+    old_size, proof, note = parse_add_checkpoint(body)
+    try:
+        with node.store.session() as session:
+            result = node.witness.add_checkpoint(session, old_size, proof, note)
+    except StaleSize as stale:
+        return Response(f"{stale.size}\n", status_code=409, media_type="text/x.tlog.size")
+    return PlainTextResponse(result.cosignature.line(), media_type="text/plain; charset=utf-8")

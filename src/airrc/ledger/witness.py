@@ -1,0 +1,249 @@
+"""Witnessing peers' logs (C2SP tlog-witness): verify consistency with what we last cosigned, then cosign.
+
+A rewrite or split view is refused with ``ledger.inconsistent``, kept as evidence (in its own transaction,
+so it survives the refusal) and raised as an alert.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from airrc.alerts import Alerts
+from airrc.crypto.keys import NodeIdentity
+from airrc.crypto.trust import NodeCard
+from airrc.errors import LedgerError, ProofError
+from airrc.federation.peers import TrustStore
+from airrc.ledger.checkpoint import (
+    Checkpoint,
+    NoteSignature,
+    SignedNote,
+    cosign,
+    parse_note,
+    verify_checkpoint,
+)
+from airrc.ledger.merkle import HASH_SIZE, verify_consistency
+from airrc.store.db import Base, Store, UTCDateTime, utcnow
+
+__all__ = [
+    "MAX_PROOF_LINES",
+    "StaleSize",
+    "Witness",
+    "WitnessEvidence",
+    "WitnessResult",
+    "WitnessState",
+    "parse_add_checkpoint",
+]
+
+MAX_PROOF_LINES = 63
+MAX_REQUEST = 80 * 1024
+
+
+class StaleSize(LedgerError):
+    """The submitter's old size is not the size we last cosigned; ``size`` tells it which is."""
+
+    default_code = "ledger.stale_size"
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"the latest cosigned size is {size}")
+        self.size = size
+
+
+class WitnessState(Base):
+    __tablename__ = "witness_state"
+
+    peer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    root: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    note: Mapped[str] = mapped_column(Text, nullable=False)
+    cosignature: Mapped[str] = mapped_column(Text, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class WitnessEvidence(Base):
+    __tablename__ = "witness_evidence"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    peer_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    old_size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    old_note: Mapped[str] = mapped_column(Text, nullable=False)
+    new_note: Mapped[str] = mapped_column(Text, nullable=False)
+    proof: Mapped[str] = mapped_column(Text, nullable=False)
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+@dataclass(frozen=True)
+class WitnessResult:
+    peer: NodeCard
+    checkpoint: Checkpoint
+    cosignature: NoteSignature
+
+
+def parse_add_checkpoint(body: bytes) -> tuple[int, list[bytes], SignedNote]:
+    """Parse a C2SP add-checkpoint request body: ``old N``, proof lines, a blank line, the checkpoint."""
+    if len(body) > MAX_REQUEST:
+        raise LedgerError("add-checkpoint request is too large", code="ledger.note_too_large")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LedgerError("request is not UTF-8", code="ledger.malformed_request") from exc
+    head, sep, note = text.partition("\n\n")
+    if not sep:
+        raise LedgerError(
+            "request lacks the blank line before the checkpoint", code="ledger.malformed_request"
+        )
+    lines = head.split("\n")
+    first = lines[0]
+    if (
+        not first.startswith("old ")
+        or not first[4:].isdigit()
+        or (first[4:] != "0" and first[4:].startswith("0"))
+    ):
+        raise LedgerError("request must start with 'old SIZE'", code="ledger.malformed_request")
+    old_size = int(first[4:])
+    if len(lines) - 1 > MAX_PROOF_LINES:
+        raise LedgerError("too many consistency proof lines", code="ledger.malformed_request")
+    proof = []
+    for line in lines[1:]:
+        try:
+            item = base64.b64decode(line, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise LedgerError("a proof line is not base64", code="ledger.bad_base64") from exc
+        if len(item) != HASH_SIZE:
+            raise ProofError("a proof line is not a 32-byte hash", code="ledger.bad_proof")
+        proof.append(item)
+    return old_size, proof, parse_note(note)
+
+
+class Witness:
+    """This node acting as a witness of its pinned peers' logs."""
+
+    def __init__(
+        self, *, name: str, identity: NodeIdentity, trust: TrustStore, alerts: Alerts, store: Store
+    ) -> None:
+        self.name = name
+        self.identity = identity
+        self.trust = trust
+        self.alerts = alerts
+        self.store = store
+
+    def _peer_for(self, session: Session, note: SignedNote) -> NodeCard:
+        origin = note.text.split("\n", 1)[0]
+        for card in self.trust.peers(session):
+            if card.origin == origin:
+                return card
+        raise LedgerError("no pinned peer keeps a log with this origin", code="ledger.unknown_log")
+
+    def latest(self, session: Session, peer_id: str) -> WitnessState | None:
+        return session.get(WitnessState, peer_id)
+
+    def add_checkpoint(
+        self, session: Session, old_size: int, proof: list[bytes], note: SignedNote, *, now: int | None = None
+    ) -> WitnessResult:
+        """Verify and cosign a peer's checkpoint; raise :class:`StaleSize`, ``ledger.inconsistent``, …"""
+        peer = self._peer_for(session, note)
+        checkpoint = verify_checkpoint(note, peer)
+        if old_size > checkpoint.size:
+            raise LedgerError("old size exceeds the checkpoint size", code="ledger.bad_size")
+        query = select(WitnessState).where(WitnessState.peer_id == peer.id)
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
+        state = session.scalar(query)
+        known_size = state.size if state is not None else 0
+        if old_size != known_size:
+            raise StaleSize(known_size)
+        self._check_consistency(
+            peer=peer, state=state, old_size=old_size, checkpoint=checkpoint, note=note, proof=proof
+        )
+        signature = cosign(note, self.identity, self.name, now or int(time.time()))
+        plain_note = SignedNote(note.text, tuple(s for s in note.signatures if s.name == peer.origin))
+        if state is None:
+            session.add(
+                WitnessState(
+                    peer_id=peer.id,
+                    origin=peer.origin,
+                    size=checkpoint.size,
+                    root=checkpoint.root,
+                    note=plain_note.serialise(),
+                    cosignature=signature.line(),
+                    updated_at=utcnow(),
+                )
+            )
+        else:
+            state.size, state.root = checkpoint.size, checkpoint.root
+            state.note, state.cosignature, state.updated_at = (
+                plain_note.serialise(),
+                signature.line(),
+                utcnow(),
+            )
+        session.flush()
+        return WitnessResult(peer, checkpoint, signature)
+
+    def _check_consistency(
+        self,
+        *,
+        peer: NodeCard,
+        state: WitnessState | None,
+        old_size: int,
+        checkpoint: Checkpoint,
+        note: SignedNote,
+        proof: list[bytes],
+    ) -> None:
+        if state is None or old_size == 0:
+            if proof:
+                raise ProofError("a proof from size 0 must be empty", code="ledger.bad_proof")
+            return
+        try:
+            verify_consistency(old_size, checkpoint.size, state.root, checkpoint.root, proof)
+        except ProofError as exc:
+            if exc.code != "ledger.inconsistent":
+                raise
+            kind = "split_view" if old_size == checkpoint.size else "inconsistent"
+            self._evidence(peer, kind, state, note, proof)
+            raise LedgerError(
+                f"checkpoint of {peer.name} is inconsistent with the one we cosigned at size {old_size}",
+                code="ledger.inconsistent",
+            ) from exc
+
+    def _evidence(
+        self, peer: NodeCard, kind: str, state: WitnessState, note: SignedNote, proof: list[bytes]
+    ) -> None:
+        # Its own transaction: the refusal rolls back the caller's, the evidence must stay.
+        with self.store.session() as session:
+            session.add(
+                WitnessEvidence(
+                    peer_id=peer.id,
+                    kind=kind,
+                    old_size=state.size,
+                    old_note=state.note,
+                    new_note=note.serialise(),
+                    proof="\n".join(base64.b64encode(p).decode() for p in proof),
+                    detected_at=utcnow(),
+                )
+            )
+            self.alerts.raise_alert(
+                session,
+                "ledger.inconsistent",
+                f"{peer.name} presented a checkpoint inconsistent with the one we cosigned at size {state.size}",
+                severity="critical",
+                peer=peer.name,
+                peer_id=peer.id,
+                kind=kind,
+                old_size=state.size,
+            )
+
+    def evidence(self, session: Session, peer_id: str | None = None) -> list[WitnessEvidence]:
+        query = select(WitnessEvidence).order_by(WitnessEvidence.id)
+        if peer_id is not None:
+            query = query.where(WitnessEvidence.peer_id == peer_id)
+        return list(session.scalars(query))
