@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import sys
@@ -30,6 +31,7 @@ service_app = typer.Typer(
 token_app = typer.Typer(no_args_is_help=True, help="API bearer tokens.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 alerts_app = typer.Typer(no_args_is_help=True, help="Alerts an operator must see.")
+ledger_app = typer.Typer(no_args_is_help=True, help="This node's transparency log and its peers' logs.")
 app.add_typer(card_app, name="card")
 app.add_typer(peer_app, name="peer")
 app.add_typer(user_app, name="user")
@@ -37,6 +39,7 @@ app.add_typer(service_app, name="service")
 app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(ledger_app, name="ledger")
 
 out = Console()
 err = Console(stderr=True)
@@ -278,6 +281,107 @@ def alerts_ack(
     with node.store.session() as session:
         node.alerts.ack(session, alert_id, by=by)
     out.print(f"alert {alert_id} acknowledged")
+
+
+@ledger_app.command("status")
+def ledger_status(home: HomeOpt = None) -> None:
+    """Tree size, root, latest checkpoint, cosignatures, and what we witnessed of each peer."""
+    node = _open(home)
+    with node.store.session() as session:
+        state = node.log.state(session)
+        latest = node.log.latest_checkpoint(session)
+        cosigs = node.log.cosignatures(session, latest.size) if latest is not None else []
+        peers = node.trust.peers(session)
+        witnessed = {p.id: node.witness.latest(session, p.id) for p in peers}
+        evidence = len(node.witness.evidence(session))
+    out.print(
+        f"log [bold]{node.card.origin}[/bold]: size {state.size}, root {base64.b64encode(state.root).decode()}"
+    )
+    out.print(
+        f"latest checkpoint: size {latest.size if latest else 'none'}, cosigned by {len(cosigs)} witness(es)"
+    )
+    table = Table("peer", "witnessed size", "updated")
+    for peer in peers:
+        w = witnessed[peer.id]
+        table.add_row(peer.name, str(w.size) if w else "-", w.updated_at.isoformat()[:19] if w else "-")
+    out.print(table)
+    if evidence:
+        out.print(f"[red]{evidence} piece(s) of evidence of inconsistent peer logs kept[/red]")
+
+
+@ledger_app.command("checkpoint")
+def ledger_checkpoint(home: HomeOpt = None) -> None:
+    """Sign a checkpoint of the current tree now (the server also does so periodically)."""
+    node = _open(home)
+    with node.store.session() as session:
+        note = node.log.checkpoint(session)
+    sys.stdout.write(note.serialise())
+
+
+@ledger_app.command("verify")
+def ledger_verify(home: HomeOpt = None) -> None:
+    """Recompute every entry, leaf, node and root from storage; check every checkpoint and cosignature."""
+    from rich.progress import Progress as RichProgress
+
+    node = _open(home)
+    with RichProgress(console=err, transient=True) as bar:
+        tasks: dict[str, object] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=max(total, 1))
+            bar.update(tasks[stage], completed=done, total=max(total, 1))  # type: ignore[arg-type]
+
+        report = node.verify_ledger(progress)
+    out.print(
+        f"[green]log verified[/green]: {report.size} entries, root {base64.b64encode(report.root).decode()}, "
+        f"{report.checkpoints} checkpoint(s), {report.cosignatures} cosignature(s)"
+    )
+
+
+@ledger_app.command("audit")
+def ledger_audit(
+    peer: Annotated[str, typer.Option("--peer", help="Name of the pinned peer to audit.")],
+    home: HomeOpt = None,
+) -> None:
+    """Fetch a peer's checkpoint and consistency proof; verify against what we last cosigned, then cosign."""
+    import httpx
+
+    from airrc.ledger.audit import audit_peer
+
+    node = _open(home)
+    with node.store.session() as session:
+        card = node.trust.by_name(session, peer)
+    with httpx.Client() as client:
+        result = audit_peer(node.store.session, node.witness, card, client)
+    out.print(f"[green]consistent[/green]: {card.name} at size {result.checkpoint.size}, cosigned")
+
+
+@ledger_app.command("publish")
+def ledger_publish(
+    peer: Annotated[list[str] | None, typer.Option("--peer", help="Only these peers (default: all).")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Ask peers to witness our latest checkpoint (C2SP add-checkpoint) and keep their cosignatures."""
+    import httpx
+
+    from airrc.ledger.audit import request_cosignature
+
+    node = _open(home)
+    with node.store.session() as session:
+        cards = [node.trust.by_name(session, p) for p in peer] if peer else node.trust.peers(session)
+    failures = 0
+    with httpx.Client() as client:
+        for card in cards:
+            try:
+                result = request_cosignature(node.store.session, node.log, card, client)
+            except Error as exc:
+                failures += 1
+                err.print(f"{card.name}: {exc.diagnostics()}", markup=False)
+                continue
+            out.print(f"{card.name}: cosigned at {result.timestamp}")
+    if failures:
+        raise typer.Exit(1)
 
 
 @app.command()

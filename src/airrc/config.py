@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     bind_port: int = Field(default=8700, ge=0, le=65535)
     public_urls: list[str] = Field(default_factory=list)
     limits: Limits = Field(default_factory=Limits)
+    checkpoint_interval_seconds: float = Field(default=30.0, gt=0, le=86_400)
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
     alert_webhook_url: str | None = None
     alert_command: list[str] | None = None

@@ -15,8 +15,9 @@ from airrc.config import Settings
 from airrc.crypto.canonical import canonical_bytes, parse_json
 from airrc.crypto.keys import NodeIdentity, write_private_file
 from airrc.crypto.trust import NodeCard, make_genesis_card, verify_card
-from airrc.errors import ConfigError
+from airrc.errors import ConfigError, LedgerError
 from airrc.federation.peers import TrustStore
+from airrc.ledger.audit import Progress, StorageReport, verify_storage
 from airrc.ledger.log import TransparencyLog
 from airrc.ledger.witness import Witness
 from airrc.statements import SignedStatement
@@ -116,6 +117,22 @@ class Node:
     def publish_roster(self, session: Session) -> SignedStatement:
         roster = self.principals.roster(session)
         return self.statements.issue(session, kind="node.roster", body=roster.model_dump(mode="json"))
+
+    def verify_ledger(self, progress: Progress | None = None) -> StorageReport:
+        """Recompute the log from storage; a failure is also raised as a critical alert."""
+        try:
+            with self.store.session() as session:
+                return verify_storage(session, self.log, self.card_chain(), self.trust, progress)
+        except LedgerError as exc:
+            with self.store.session() as session:
+                self.alerts.raise_alert(
+                    session,
+                    exc.code,
+                    f"ledger verification failed: {exc.message}",
+                    severity="critical",
+                    **exc.details,
+                )
+            raise
 
     def card_chain(self) -> list[NodeCard]:
         with self.store.session() as session:

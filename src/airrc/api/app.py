@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -229,9 +232,35 @@ def _routes() -> APIRouter:
     return router
 
 
+async def _checkpoint_loop(node: Node) -> None:
+    """Sign a checkpoint periodically when the log has grown (not once per entry)."""
+
+    def sign() -> None:
+        with node.store.session() as session:
+            node.log.checkpoint(session)
+
+    while True:
+        await asyncio.sleep(node.settings.checkpoint_interval_seconds)
+        try:
+            await asyncio.to_thread(sign)
+        except Error as exc:
+            log.warning("periodic checkpoint failed: %s", exc.code)
+
+
 def create_app(node: Node) -> FastAPI:
     """A new application serving ``node``; no module-level state."""
-    app = FastAPI(title="airrc node", version=__version__, docs_url=None, redoc_url=None)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_checkpoint_loop(node))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = FastAPI(title="airrc node", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.node = node
     registry = CollectorRegistry(auto_describe=True)
     registry.register(_NodeCollector(node))
