@@ -398,7 +398,7 @@ def demo(
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except Error as exc:
         err.print(exc.diagnostics(), markup=False, highlight=False)
         sys.exit(1)
@@ -420,3 +420,6 @@ def main() -> None:
             )
             sys.exit(1)
         raise
+    # Without standalone mode click returns the code of a typer.Exit instead of exiting.
+    if isinstance(code, int) and code:
+        sys.exit(code)

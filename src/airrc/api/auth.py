@@ -133,8 +133,14 @@ class Principals:
         self._hasher = PasswordHasher(
             time_cost=self.kdf.time_cost, memory_cost=self.kdf.memory_kib, parallelism=self.kdf.parallelism
         )
+        self._dummy: str | None = None
+
+    @property
+    def _dummy_hash(self) -> str:
         # Compared against when the user is unknown, so a login takes as long either way.
-        self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+        if self._dummy is None:
+            self._dummy = self._hasher.hash(secrets.token_urlsafe(16))
+        return self._dummy
 
     # -- creation ----------------------------------------------------------------------------------------
 
@@ -231,12 +237,15 @@ class Principals:
         if len(password) > MAX_PASSWORD:
             raise AuthError("invalid username or password", code="auth.bad_credentials")
         row = session.scalar(select(PrincipalRow).where(PrincipalRow.username == username))
-        stored = row.password_hash if row is not None and row.password_hash else self._dummy_hash
+        known = row is not None and row.password_hash is not None
         try:
-            self._hasher.verify(stored, password)
+            self._hasher.verify(
+                row.password_hash if row is not None and row.password_hash else self._dummy_hash, password
+            )
+            verified = True
         except (VerifyMismatchError, VerificationError, InvalidHashError):
-            row = None
-        if row is None or not row.active or row.kind != "user" or stored is self._dummy_hash:
+            verified = False
+        if row is None or not (known and verified and row.active and row.kind == "user"):
             raise AuthError("invalid username or password", code="auth.bad_credentials")
         return row
 

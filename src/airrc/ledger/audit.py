@@ -118,23 +118,28 @@ def verify_storage(
 def _check_statements(session: Session, entries: bytes, size: int, report: Progress) -> None:
     """Every statement we issued must be the entry at its index."""
     total = session.scalar(select(func.count()).where(StatementRow.log_index.is_not(None))) or 0
-    done = 0
-    rows = session.execute(
-        select(StatementRow.log_index, StatementRow.data, StatementRow.statement_id)
-        .where(StatementRow.log_index.is_not(None))
-        .order_by(StatementRow.log_index)
-        .execution_options(yield_per=2000)
-    )
-    for index, data, statement_id in rows:
-        position = int(index or 0)
-        digest = hashlib.sha256(data).digest()
-        if position >= size or entries[position * HASH_SIZE : (position + 1) * HASH_SIZE] != digest:
-            raise _fail(
-                f"entry {position} does not match statement {statement_id}", level=ENTRY_LEVEL, index=position
-            )
-        done += 1
-        if done % 5000 == 0:
-            report("statements", done, total)
+    done, last = 0, -1
+    while True:
+        rows = session.execute(
+            select(StatementRow.log_index, StatementRow.data, StatementRow.statement_id)
+            .where(StatementRow.log_index > last)
+            .order_by(StatementRow.log_index)
+            .limit(2000)
+        ).all()
+        if not rows:
+            break
+        for index, data, statement_id in rows:
+            position = last = int(index or 0)
+            digest = hashlib.sha256(data).digest()
+            if position >= size or entries[position * HASH_SIZE : (position + 1) * HASH_SIZE] != digest:
+                raise _fail(
+                    f"entry {position} does not match statement {statement_id}",
+                    level=ENTRY_LEVEL,
+                    index=position,
+                )
+        done += len(rows)
+        report("statements", done, total)
+    report("statements", done, total)
     report("statements", done, total)
 
 
@@ -315,5 +320,4 @@ def audit_peer(
             proof = [base64.b64decode(h, validate=True) for h in doc["hashes"]]
         except (KeyError, TypeError, ValueError) as exc:
             raise LedgerError(f"{peer.name} sent a malformed proof", code="ledger.bad_proof") from exc
-    with store_session() as session:
-        return witness.add_checkpoint(session, old, proof, note)
+    return witness.submit(old, proof, note)

@@ -53,8 +53,7 @@ async def add_checkpoint(request: Request, node: NodeDep) -> Response:
     body = await request.body()
     old_size, proof, note = parse_add_checkpoint(body)
     try:
-        with node.store.session() as session:
-            result = node.witness.add_checkpoint(session, old_size, proof, note)
+        result = node.witness.submit(old_size, proof, note)
     except StaleSize as stale:
         return Response(f"{stale.size}\n", status_code=409, media_type="text/x.tlog.size")
     return PlainTextResponse(result.cosignature.line(), media_type="text/plain; charset=utf-8")

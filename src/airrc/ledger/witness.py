@@ -33,6 +33,7 @@ from airrc.store.db import Base, Store, UTCDateTime, utcnow
 
 __all__ = [
     "MAX_PROOF_LINES",
+    "InconsistentCheckpoint",
     "StaleSize",
     "Witness",
     "WitnessEvidence",
@@ -53,6 +54,17 @@ class StaleSize(LedgerError):
     def __init__(self, size: int) -> None:
         super().__init__(f"the latest cosigned size is {size}")
         self.size = size
+
+
+class InconsistentCheckpoint(LedgerError):
+    """A signed checkpoint that contradicts what we cosigned; carries what to keep as evidence."""
+
+    default_code = "ledger.inconsistent"
+
+    def __init__(self, message: str, evidence: WitnessEvidence, peer: NodeCard) -> None:
+        super().__init__(message)
+        self.evidence = evidence
+        self.peer = peer
 
 
 class WitnessState(Base):
@@ -208,39 +220,42 @@ class Witness:
         except ProofError as exc:
             if exc.code != "ledger.inconsistent":
                 raise
-            kind = "split_view" if old_size == checkpoint.size else "inconsistent"
-            self._evidence(peer, kind, state, note, proof)
-            raise LedgerError(
+            evidence = WitnessEvidence(
+                peer_id=peer.id,
+                kind="split_view" if old_size == checkpoint.size else "inconsistent",
+                old_size=state.size,
+                old_note=state.note,
+                new_note=note.serialise(),
+                proof="\n".join(base64.b64encode(p).decode() for p in proof),
+                detected_at=utcnow(),
+            )
+            raise InconsistentCheckpoint(
                 f"checkpoint of {peer.name} is inconsistent with the one we cosigned at size {old_size}",
-                code="ledger.inconsistent",
+                evidence,
+                peer,
             ) from exc
 
-    def _evidence(
-        self, peer: NodeCard, kind: str, state: WitnessState, note: SignedNote, proof: list[bytes]
-    ) -> None:
-        # Its own transaction: the refusal rolls back the caller's, the evidence must stay.
-        with self.store.session() as session:
-            session.add(
-                WitnessEvidence(
-                    peer_id=peer.id,
-                    kind=kind,
-                    old_size=state.size,
-                    old_note=state.note,
-                    new_note=note.serialise(),
-                    proof="\n".join(base64.b64encode(p).decode() for p in proof),
-                    detected_at=utcnow(),
+    def submit(self, old_size: int, proof: list[bytes], note: SignedNote) -> WitnessResult:
+        """:meth:`add_checkpoint` in its own transaction; a refused inconsistency is kept and alerted."""
+        try:
+            with self.store.session() as session:
+                return self.add_checkpoint(session, old_size, proof, note)
+        except InconsistentCheckpoint as exc:
+            # After the refusal rolled back: the evidence and the alert commit on their own.
+            with self.store.session() as session:
+                session.add(exc.evidence)
+                self.alerts.raise_alert(
+                    session,
+                    "ledger.inconsistent",
+                    f"{exc.peer.name} presented a checkpoint inconsistent with the one we cosigned at size "
+                    f"{exc.evidence.old_size}",
+                    severity="critical",
+                    peer=exc.peer.name,
+                    peer_id=exc.peer.id,
+                    kind=exc.evidence.kind,
+                    old_size=exc.evidence.old_size,
                 )
-            )
-            self.alerts.raise_alert(
-                session,
-                "ledger.inconsistent",
-                f"{peer.name} presented a checkpoint inconsistent with the one we cosigned at size {state.size}",
-                severity="critical",
-                peer=peer.name,
-                peer_id=peer.id,
-                kind=kind,
-                old_size=state.size,
-            )
+            raise
 
     def evidence(self, session: Session, peer_id: str | None = None) -> list[WitnessEvidence]:
         query = select(WitnessEvidence).order_by(WitnessEvidence.id)

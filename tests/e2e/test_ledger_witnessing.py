@@ -1,0 +1,118 @@
+"""Two real ``airrc serve`` processes witness each other's logs over HTTP; a rewrite is caught."""
+
+import json
+import subprocess
+import sys
+
+import httpx
+import pytest
+from sqlalchemy import delete
+
+from airrc.config import Settings
+from airrc.demo import DemoNode, airrc, demo_nodes
+from airrc.ledger.checkpoint import parse_note, verify_checkpoint, verify_cosignature
+from airrc.ledger.log import LedgerCheckpoint, LedgerCosignature, LedgerState, LedgerTile
+from airrc.node import Node
+
+pytestmark = pytest.mark.e2e
+
+
+def _cli(*args, home, check=True):
+    result = subprocess.run(
+        [sys.executable, "-m", "airrc", *args, "--home", str(home)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr + result.stdout
+    return result
+
+
+def _issue(home, n, tag):
+    node = Node(Settings(home=home))
+    with node.store.session() as s:
+        for i in range(n):
+            node.statements.issue(s, kind="node.ping", body={"nonce": f"{tag}{i}", "sent_at": "t"})
+    node.close()
+
+
+def _card(home):
+    return json.loads(airrc("card", "export", home=home))
+
+
+@pytest.fixture
+def nodes(tmp_path):
+    with demo_nodes(tmp_path) as pair:
+        for node in pair:
+            node.init()
+        cards = {n.name: airrc("card", "export", home=n.home) for n in pair}
+        for node in pair:
+            other = next(o for o in pair if o is not node)
+            airrc("card", "import", "-", home=node.home, stdin=cards[other.name])
+        for node in pair:
+            node.start()
+        with httpx.Client() as client:
+            for node in pair:
+                node.wait_healthy(client)
+        yield pair
+
+
+def test_nodes_witness_each_other_and_catch_a_rewrite(nodes: list[DemoNode]):
+    us, cn = nodes
+    _issue(us.home, 30, "a")
+    _issue(cn.home, 7, "b")
+    # Each asks the other to witness its log (C2SP add-checkpoint over HTTP).
+    assert "cosigned" in _cli("ledger", "publish", home=us.home).stdout
+    assert "cosigned" in _cli("ledger", "publish", home=cn.home).stdout
+    # The log grows; the next round carries a consistency proof.
+    _issue(us.home, 300, "c")
+    _cli("ledger", "publish", home=us.home)
+    # Each audits the other by pulling checkpoint and proof from the public endpoints.
+    assert "consistent" in _cli("ledger", "audit", "--peer", "us-demo", home=cn.home).stdout
+    assert "consistent" in _cli("ledger", "audit", "--peer", "cn-demo", home=us.home).stdout
+    # us serves its checkpoint with cn's cosignature appended; it verifies with the pinned cards.
+    served = httpx.get(f"{us.url}/ledger/v1/checkpoint").text
+    note = parse_note(served)
+    from airrc.crypto.trust import NodeCard
+
+    us_card, cn_card = NodeCard.model_validate(_card(us.home)), NodeCard.model_validate(_card(cn.home))
+    checkpoint = verify_checkpoint(note, us_card)
+    assert checkpoint.size == 331
+    cosigs = [s for s in note.signatures if s.name == cn_card.origin]
+    assert cosigs
+    verify_cosignature(note, cosigs[0], cn_card)
+    _cli("ledger", "verify", home=us.home)
+
+    # us rewrites its history: same keys, a different tree of larger size, freshly signed.
+    us.stop()
+    forged = Node(Settings(home=us.home))
+    with forged.store.session() as s:
+        for table in (LedgerTile, LedgerState, LedgerCheckpoint, LedgerCosignature):
+            s.execute(delete(table))
+    with forged.store.session() as s:
+        forged.log.append(s, [bytes([i % 256]) * 32 for i in range(400)])
+        forged.log.checkpoint(s)
+    forged.close()
+    us.start()
+    with httpx.Client() as client:
+        us.wait_healthy(client)
+    refused = _cli("ledger", "publish", home=us.home, check=False)
+    assert refused.returncode == 1
+    assert "ledger.inconsistent" in refused.stderr
+    audit = _cli("ledger", "audit", "--peer", "us-demo", home=cn.home, check=False)
+    assert audit.returncode == 1
+    assert "error[ledger.inconsistent]" in audit.stderr
+    alerts = json.loads(_cli("alerts", "list", "--json", home=cn.home).stdout)
+    assert [a["code"] for a in alerts] == ["ledger.inconsistent", "ledger.inconsistent"]
+    cn_node = Node(Settings(home=cn.home))
+    with cn_node.store.session() as s:
+        evidence = cn_node.witness.evidence(s)
+        assert len(evidence) == 2
+        assert evidence[0].old_size == 331
+    cn_node.close()
+    # And us's own verification no longer accepts its rewritten log: the statements don't match it.
+    broken = _cli("ledger", "verify", home=us.home, check=False)
+    assert broken.returncode == 1
+    assert "ledger.storage_corrupt" in broken.stderr
