@@ -12,7 +12,15 @@ from airrc.api.auth import AuthenticatedPrincipal
 from airrc.errors import AuthError
 from airrc.node import Node
 
-__all__ = ["AdminDep", "CurrentPrincipal", "NodeDep", "SessionDep", "WatchOfficerDep", "require_roles"]
+__all__ = [
+    "AdminDep",
+    "CurrentPrincipal",
+    "NodeDep",
+    "ReadSessionDep",
+    "SessionDep",
+    "WatchOfficerDep",
+    "require_roles",
+]
 
 
 def get_node(request: Request) -> Node:
@@ -29,6 +37,14 @@ def get_session(node: NodeDep) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_read_session(node: NodeDep) -> Iterator[Session]:
+    with node.store.read_session() as session:
+        yield session
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 
 
 def get_principal(request: Request, node: NodeDep) -> AuthenticatedPrincipal:

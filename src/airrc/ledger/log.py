@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text, and_, insert, or_, select, text, update
+from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text, insert, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from airrc.crypto.keys import NodeIdentity
@@ -23,6 +23,7 @@ from airrc.ledger.checkpoint import Checkpoint, SignedNote, parse_note, sign_che
 from airrc.ledger.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
+    NodeSource,
     consistency_path,
     inclusion_path,
     leaf_hash,
@@ -46,6 +47,7 @@ TILE_WIDTH = 256
 ENTRY_LEVEL = -1
 ADVISORY_LOCK_KEY = 0x61697272_6C6F6721 & 0x7FFFFFFFFFFFFFFF  # "airrlog!"
 MAX_APPEND = 1_000_000
+APPENDED = "airrc.ledger.appended"  # session flag: tiles read after an append in it are not cached
 
 
 class LedgerTile(Base):
@@ -91,7 +93,8 @@ class LogState:
 
 
 class _TileCache:
-    """Full tiles never change once written, so they can be kept in memory between requests."""
+    """Stored hashes never change once written (the log is append-only), so tiles, full or partial, can be
+    kept in memory between requests; a partial tile is valid for the nodes it holds."""
 
     def __init__(self, capacity: int = 4096) -> None:
         self.capacity = capacity
@@ -106,9 +109,10 @@ class _TileCache:
             return data
 
     def put(self, key: tuple[int, int], data: bytes) -> None:
-        if len(data) != TILE_WIDTH * HASH_SIZE:
-            return
         with self._lock:
+            current = self._tiles.get(key)
+            if current is not None and len(current) >= len(data):
+                return
             self._tiles[key] = data
             while len(self._tiles) > self.capacity:
                 self._tiles.popitem(last=False)
@@ -121,7 +125,7 @@ class _Recorder:
         self.needed: set[tuple[int, int]] = set()
 
     def node(self, level: int, index: int) -> bytes:
-        self.needed.add((level, index // TILE_WIDTH))
+        self.needed.add((level, index))
         return b"\x00" * HASH_SIZE
 
 
@@ -134,33 +138,49 @@ class _Tiles:
         self.tiles: dict[tuple[int, int], bytearray] = {}
         self.stored: set[tuple[int, int]] = set()
         self.dirty: set[tuple[int, int]] = set()
+        # Per level, the last tile that may exist in storage; later ones are known to be new.
+        self.right_edge: dict[int, int] = {}
 
-    def prefetch(self, keys: set[tuple[int, int]]) -> None:
-        missing = []
-        for key in keys:
-            if key in self.tiles:
+    def prefetch_nodes(self, nodes: set[tuple[int, int]]) -> None:
+        """Make sure the tiles holding these (level, index) nodes are loaded, from the cache if it has them."""
+        missing: set[tuple[int, int]] = set()
+        for level, index in nodes:
+            key = (level, index // TILE_WIDTH)
+            needed = (index % TILE_WIDTH + 1) * HASH_SIZE
+            if key in self.tiles and len(self.tiles[key]) >= needed:
                 continue
-            cached = self.cache.get(key) if self.cache else None
-            if cached is not None:
+            cached = self.cache.get(key) if self.cache is not None else None
+            if cached is not None and len(cached) >= needed:
                 self.tiles[key] = bytearray(cached)
                 self.stored.add(key)
             else:
-                missing.append(key)
-        for start in range(0, len(missing), 200):
-            chunk = missing[start : start + 200]
+                missing.add(key)
+        self.prefetch(missing)
+
+    def prefetch(self, keys: set[tuple[int, int]]) -> None:
+        """Load these tiles from storage in as few queries as possible."""
+        wanted = sorted(keys)
+        for start in range(0, len(wanted), 200):
+            chunk = wanted[start : start + 200]
+            # OR of primary-key equalities: both SQLite and PostgreSQL answer it from the primary key index.
+            where = " OR ".join(f"(level = :l{i} AND tile = :t{i})" for i in range(len(chunk)))
+            params: dict[str, int] = {}
+            for i, (level, tile) in enumerate(chunk):
+                params[f"l{i}"], params[f"t{i}"] = level, tile
             rows = self.session.execute(
-                select(LedgerTile.level, LedgerTile.tile, LedgerTile.data).where(
-                    or_(*(and_(LedgerTile.level == lv, LedgerTile.tile == t) for lv, t in chunk))
-                )
+                text(f"SELECT level, tile, data FROM ledger_tiles WHERE {where}"),  # noqa: S608 - only bound parameters
+                params,
             )
+            cacheable = self.cache is not None and not self.session.info.get(APPENDED)
             for level, tile, data in rows:
                 self.tiles[(level, tile)] = bytearray(data)
                 self.stored.add((level, tile))
-                if self.cache is not None:
+                if cacheable and self.cache is not None:
                     self.cache.put((level, tile), bytes(data))
 
     def _tile(self, key: tuple[int, int]) -> bytearray:
-        if key not in self.tiles:
+        edge = self.right_edge.get(key[0])
+        if key not in self.tiles and (edge is None or key[1] <= edge):
             self.prefetch({key})
         return self.tiles.setdefault(key, bytearray())
 
@@ -222,10 +242,10 @@ class TransparencyLog:
     def state(self, session: Session, *, lock: bool = False) -> LogState:
         if lock and session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
-        row = session.get(LedgerState, 1)
+        row = session.execute(text("SELECT size, root FROM ledger_state WHERE id = 1")).first()
         if row is None:
             return LogState(0, EMPTY_ROOT)
-        return LogState(int(row.size), bytes(row.root))
+        return LogState(int(row[0]), bytes(row[1]))
 
     # -- append ------------------------------------------------------------------------------------------
 
@@ -238,10 +258,15 @@ class TransparencyLog:
         if any(len(e) != HASH_SIZE for e in entries):
             raise InputError("log entries are 32-byte digests", code="ledger.bad_entry")
         state = self.state(session, lock=True)
+        session.info[APPENDED] = True
         size = state.size
         tiles = _Tiles(session, None)
-        # Everything the append reads: the right-edge tiles of every level.
-        tiles.prefetch({(lv, (size >> max(lv, 0)) // TILE_WIDTH) for lv in range(-1, size.bit_length() + 1)})
+        # Everything the append reads: the right-edge tiles of every level; tiles beyond them are new.
+        edges = {
+            lv: (size >> max(lv, 0)) // TILE_WIDTH for lv in range(-1, (size + len(entries)).bit_length() + 1)
+        }
+        tiles.prefetch({(lv, t) for lv, t in edges.items() if lv <= size.bit_length()})
+        tiles.right_edge = edges
         tiles.extend(ENTRY_LEVEL, size, entries)
         current = [leaf_hash(e) for e in entries]
         tiles.extend(0, size, current)
@@ -270,11 +295,13 @@ class TransparencyLog:
 
     # -- reads and proofs --------------------------------------------------------------------------------
 
-    def _source(self, session: Session, compute: object, *, cached: bool = True) -> _Tiles:
+    def _source(
+        self, session: Session, compute: Callable[[NodeSource], object], *, cached: bool = True
+    ) -> _Tiles:
         recorder = _Recorder()
-        compute(recorder)  # type: ignore[operator]
+        compute(recorder)
         tiles = _Tiles(session, self._cache if cached else None)
-        tiles.prefetch(recorder.needed)
+        tiles.prefetch_nodes(recorder.needed)
         return tiles
 
     def _check_size(self, session: Session, size: int) -> None:
@@ -309,7 +336,13 @@ class TransparencyLog:
         if not 0 <= start < end:
             raise LedgerError(f"range starts at {start}, outside 0..{size - 1}", code="ledger.bad_range")
         tiles = _Tiles(session, self._cache)
-        tiles.prefetch({(ENTRY_LEVEL, t) for t in range(start // TILE_WIDTH, (end - 1) // TILE_WIDTH + 1)})
+        # For each tile, the last node wanted from it: a shorter cached copy of a tile is then refreshed.
+        tiles.prefetch_nodes(
+            {
+                (ENTRY_LEVEL, min(end - 1, (t + 1) * TILE_WIDTH - 1))
+                for t in range(start // TILE_WIDTH, (end - 1) // TILE_WIDTH + 1)
+            }
+        )
         return [tiles.node(ENTRY_LEVEL, i) for i in range(start, end)]
 
     def iter_tiles(self, session: Session, level: int, *, batch: int = 64) -> Iterator[tuple[int, bytes]]:

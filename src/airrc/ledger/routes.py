@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from airrc.api.deps import NodeDep, SessionDep
+from airrc.api.deps import NodeDep, ReadSessionDep, SessionDep
 from airrc.ledger.witness import StaleSize, parse_add_checkpoint
 
 __all__ = ["MAX_ENTRIES_PER_REQUEST", "router"]
@@ -30,7 +30,7 @@ def checkpoint(node: NodeDep, session: SessionDep) -> PlainTextResponse:
 
 
 @router.get("/entries")
-def entries(node: NodeDep, session: SessionDep, start: SIZE, end: SIZE) -> dict[str, list[str]]:
+def entries(node: NodeDep, session: ReadSessionDep, start: SIZE, end: SIZE) -> dict[str, list[str]]:
     """Entries [start, end), at most 1000 at a time: each the SHA-256 of one signed statement."""
     if end - start > MAX_ENTRIES_PER_REQUEST:
         end = start + MAX_ENTRIES_PER_REQUEST
@@ -38,12 +38,12 @@ def entries(node: NodeDep, session: SessionDep, start: SIZE, end: SIZE) -> dict[
 
 
 @router.get("/proof/inclusion")
-def inclusion(node: NodeDep, session: SessionDep, index: SIZE, size: SIZE) -> dict[str, list[str]]:
+def inclusion(node: NodeDep, session: ReadSessionDep, index: SIZE, size: SIZE) -> dict[str, list[str]]:
     return {"hashes": _b64(node.log.inclusion_proof(session, index, size))}
 
 
 @router.get("/proof/consistency")
-def consistency(node: NodeDep, session: SessionDep, old: SIZE, size: SIZE) -> dict[str, list[str]]:
+def consistency(node: NodeDep, session: ReadSessionDep, old: SIZE, size: SIZE) -> dict[str, list[str]]:
     return {"hashes": _b64(node.log.consistency_proof(session, old, size))}
 
 
