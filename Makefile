@@ -32,7 +32,9 @@ lint: install
 
 ## make bench: benchmarks in bench/, results in bench/RESULTS.md
 bench: install
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python bench/crypto.py
+	$(BIN)/python bench/ledger.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
