@@ -31,6 +31,7 @@ service_app = typer.Typer(
 token_app = typer.Typer(no_args_is_help=True, help="API bearer tokens.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 alerts_app = typer.Typer(no_args_is_help=True, help="Alerts an operator must see.")
+federation_app = typer.Typer(no_args_is_help=True, help="Node-to-node delivery and link tests.")
 ledger_app = typer.Typer(no_args_is_help=True, help="This node's transparency log and its peers' logs.")
 app.add_typer(card_app, name="card")
 app.add_typer(peer_app, name="peer")
@@ -40,6 +41,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(federation_app, name="federation")
 
 out = Console()
 err = Console(stderr=True)
@@ -119,7 +121,7 @@ def serve(
     node = _open(home)
     settings = node.settings
     uvicorn.run(
-        create_app(node),
+        create_app(node, background=True),
         host=host or settings.bind_host,
         port=port if port is not None else settings.bind_port,
         log_level="warning",
@@ -168,9 +170,22 @@ def peer_list(home: HomeOpt = None) -> None:
     node = _open(home)
     with node.store.session() as session:
         peers = node.trust.peers(session)
-    table = Table("name", "role", "serial", "id", "endpoints")
+        links = {card.id: node.outbox.link(session, card.id) for card in peers}
+        queues = {q.peer_id: q for q in node.outbox.stats(session)}
+    table = Table("name", "role", "id", "link", "last ok", "queued", "endpoints")
     for card in peers:
-        table.add_row(card.name, card.role, str(card.serial), card.id[:16] + "…", " ".join(card.endpoints))
+        link = links[card.id]
+        state = "[red]failing[/red]" if link.failing else ("ok" if link.last_ok_at else "unknown")
+        queue = queues.get(card.id)
+        table.add_row(
+            card.name,
+            card.role,
+            card.id[:16] + "…",
+            state,
+            link.last_ok_at.isoformat()[:19] if link.last_ok_at else "-",
+            str(queue.depth) if queue else "0",
+            " ".join(card.endpoints),
+        )
     out.print(table)
 
 
@@ -381,6 +396,34 @@ def ledger_publish(
                 continue
             out.print(f"{card.name}: cosigned at {result.timestamp}")
     if failures:
+        raise typer.Exit(1)
+
+
+@federation_app.command("ping")
+def federation_ping(
+    peer: Annotated[str, typer.Argument(help="Name of the pinned peer.")],
+    count: Annotated[int, typer.Option(min=1, max=10_000)] = 5,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for every receipt.")] = 30.0,
+    home: HomeOpt = None,
+) -> None:
+    """Send COUNT node.ping statements through the outbox and wait for their receipts (the running
+    ``airrc serve`` delivers them, through outages); print p50/p99 latency."""
+    from airrc.federation.worker import wait_for_receipts
+
+    node = _open(home)
+    with node.store.read_session() as session:
+        card = node.trust.by_name(session, peer)
+    result = wait_for_receipts(node, card, count=count, timeout=timeout)
+    out.print(
+        f"{card.name}: {result.receipted}/{count} receipted; latency p50 {result.p50_ms:.1f} ms, "
+        f"p99 {result.p99_ms:.1f} ms"
+    )
+    if result.receipted < count:
+        err.print(
+            f"error[federation.ping_timeout]: {count - result.receipted} ping(s) not receipted within "
+            f"{timeout:g} s",
+            markup=False,
+        )
         raise typer.Exit(1)
 
 

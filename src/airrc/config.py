@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     bind_port: int = Field(default=8700, ge=0, le=65535)
     public_urls: list[str] = Field(default_factory=list)
     limits: Limits = Field(default_factory=Limits)
+    federation_poll_seconds: float = Field(default=0.05, gt=0, le=60)
+    federation_max_age_seconds: int = Field(default=300, ge=10, le=3600)
+    federation_max_backoff_seconds: float = Field(default=60.0, gt=0, le=3600)
+    sync_interval_seconds: float = Field(default=30.0, gt=0)
+    witness_interval_seconds: float = Field(default=60.0, gt=0)
+    link_test_interval_seconds: float = Field(default=300.0, gt=0)
+    link_failure_after_seconds: float = Field(default=900.0, gt=0)
     checkpoint_interval_seconds: float = Field(default=30.0, gt=0, le=86_400)
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
     alert_webhook_url: str | None = None

@@ -16,6 +16,8 @@ from airrc.crypto.canonical import canonical_bytes, parse_json
 from airrc.crypto.keys import NodeIdentity, write_private_file
 from airrc.crypto.trust import NodeCard, make_genesis_card, verify_card
 from airrc.errors import ConfigError, LedgerError
+from airrc.federation.inbox import Inbox
+from airrc.federation.outbox import Outbox
 from airrc.federation.peers import TrustStore
 from airrc.ledger.audit import Progress, StorageReport, verify_storage
 from airrc.ledger.log import TransparencyLog
@@ -64,11 +66,41 @@ class Node:
             store=self.store,
         )
         self.statements.hooks.append(self._append_to_log)
+        self.inbox = Inbox(
+            node_id=self.id,
+            store=self.store,
+            trust=self.trust,
+            statements=self.statements,
+            alerts=self.alerts,
+            max_statement_bytes=settings.limits.max_statement_bytes,
+            max_batch_length=settings.limits.max_batch_length,
+            clock_skew=self.clock_skew,
+            replay_window=self.federation_max_age,
+        )
+        self.outbox = Outbox(
+            node_id=self.id,
+            store=self.store,
+            trust=self.trust,
+            statements=self.statements,
+            alerts=self.alerts,
+            signing_key=self.identity.ed25519_key,
+            max_statement_bytes=settings.limits.max_statement_bytes,
+            max_batch_length=settings.limits.max_batch_length,
+            clock_skew=self.clock_skew,
+            request_max_age=self.federation_max_age,
+            max_backoff=timedelta(seconds=settings.federation_max_backoff_seconds),
+            link_failure_after=timedelta(seconds=settings.link_failure_after_seconds),
+        )
+        self.statements.hooks.append(self.outbox.enqueue)
 
-    def _append_to_log(self, session: Session, signed: SignedStatement, row: StatementRow) -> None:
+    def _append_to_log(self, session: Session, pairs: list[tuple[SignedStatement, StatementRow]]) -> None:
         # Only what this node issues goes into its log; the leaf commits to the signed statement's digest.
-        if row.local:
-            row.log_index = self.log.append(session, [signed.digest()])
+        local = [(signed, row) for signed, row in pairs if row.local]
+        if not local:
+            return
+        first = self.log.append(session, [signed.digest() for signed, _ in local])
+        for offset, (_, row) in enumerate(local):
+            row.log_index = first + offset
 
     @property
     def id(self) -> str:
@@ -137,6 +169,10 @@ class Node:
     def card_chain(self) -> list[NodeCard]:
         with self.store.session() as session:
             return self.trust.chain(session, self.id)
+
+    @property
+    def federation_max_age(self) -> timedelta:
+        return timedelta(seconds=self.settings.federation_max_age_seconds)
 
     @property
     def clock_skew(self) -> timedelta:

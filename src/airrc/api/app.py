@@ -36,6 +36,9 @@ from airrc.errors import (
     StoreError,
     TrustError,
 )
+from airrc.federation import routes as federation_routes
+from airrc.federation.httpsig import FederationAuthError
+from airrc.federation.worker import FederationWorker
 from airrc.ledger import routes as ledger_routes
 from airrc.node import Node
 from airrc.statements import parse_signed_statement, verify_statement
@@ -48,6 +51,7 @@ log = logging.getLogger(__name__)
 # Most specific first: the first class that matches decides the status.
 _STATUS_BY_CLASS: tuple[tuple[type[Error], int], ...] = (
     (RequestTooLarge, 413),
+    (FederationAuthError, 401),
     (Forbidden, 403),
     (AuthError, 401),
     (NotFound, 404),
@@ -68,6 +72,15 @@ _STATUS_BY_CODE: dict[str, int] = {
     "ledger.bad_range": 400,
     "ledger.stale_size": 409,
     "ledger.note_too_large": 413,
+    "federation.unsigned": 401,
+    "federation.unknown_key": 401,
+    "federation.bad_signature": 401,
+    "federation.stale": 401,
+    "federation.under_covered": 401,
+    "federation.bad_digest": 401,
+    "federation.replayed": 401,
+    "federation.no_nonce": 401,
+    "federation.batch_too_large": 413,
     "auth.key_locked": 403,
     "store.not_migrated": 503,
 }
@@ -247,18 +260,28 @@ async def _checkpoint_loop(node: Node) -> None:
             log.warning("periodic checkpoint failed: %s", exc.code)
 
 
-def create_app(node: Node) -> FastAPI:
-    """A new application serving ``node``; no module-level state."""
+def create_app(node: Node, *, background: bool = False) -> FastAPI:
+    """A new application serving ``node``; no module-level state.
+
+    With ``background`` (as ``airrc serve`` runs it) it also signs checkpoints periodically and runs the
+    federation worker: delivery, catch-up, witnessing and link tests.
+    """
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if not background:
+            yield
+            return
         task = asyncio.create_task(_checkpoint_loop(node))
+        worker = FederationWorker(node)
+        worker.start()
         try:
             yield
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            await asyncio.to_thread(worker.stop)
 
     app = FastAPI(title="airrc node", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.node = node
@@ -306,5 +329,6 @@ def create_app(node: Node) -> FastAPI:
 
     app.include_router(_routes())
     app.include_router(ledger_routes.router)
+    app.include_router(federation_routes.router)
     app.add_middleware(BodySizeLimit, limit=node.settings.limits.max_request_bytes)
     return app

@@ -145,7 +145,7 @@ class TrustStore:
         with self._lock:
             entries = self._cache.get(issuer)
         if entries is None:
-            with self._store.session() as session:
+            with self._store.read_session() as session:
                 cards = self.chain(session, issuer)
             if not cards:
                 raise UnknownIssuer(f"issuer {issuer[:16]}… is not a pinned node")

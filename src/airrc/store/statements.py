@@ -19,7 +19,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy import insert as core_insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -39,7 +38,7 @@ from airrc.statements import (
 )
 from airrc.store.db import Base, UTCDateTime, utcnow
 
-__all__ = ["IssuerSeq", "StatementLog", "StatementRow", "StoredHook"]
+__all__ = ["Draft", "IssuerSeq", "StatementAudience", "StatementLog", "StatementRow", "StoredHook"]
 
 
 class IssuerSeq(Base):
@@ -87,7 +86,20 @@ class StatementAudience(Base):
     node_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
 
 
-StoredHook = Callable[[Session, SignedStatement, StatementRow], None]
+StoredHook = Callable[[Session, list[tuple[SignedStatement, StatementRow]]], None]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What a caller wants said; :meth:`StatementLog.issue_many` adds id, seq, time and signatures."""
+
+    kind: str
+    audience: Sequence[str] | str = PUBLIC
+    body: Any = None
+    sealed: SealedBody | None = None
+    tlp: Tlp = "green"
+    refs: Sequence[str] = ()
+    issued_at: datetime | None = None
 
 
 @dataclass
@@ -99,23 +111,19 @@ class StatementLog:
     max_statement_bytes: int
     hooks: list[StoredHook] = field(default_factory=list)
 
-    def next_seq(self, session: Session) -> int:
-        """Reserve the next sequence number for this issuer; the row lock holds until commit."""
+    def next_seqs(self, session: Session, count: int = 1) -> int:
+        """Reserve ``count`` sequence numbers; returns the first. The row lock holds until commit."""
         bind = session.get_bind()
         dialect_insert: Any = postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
-        if bind.dialect.name not in {"postgresql", "sqlite"}:
-            dialect_insert = core_insert
         stmt = dialect_insert(IssuerSeq).values(issuer=self.node_id, last_seq=0)
-        if hasattr(stmt, "on_conflict_do_nothing"):
-            stmt = stmt.on_conflict_do_nothing(index_elements=["issuer"])
-        session.execute(stmt)
+        session.execute(stmt.on_conflict_do_nothing(index_elements=["issuer"]))
         result = session.execute(
             update(IssuerSeq)
             .where(IssuerSeq.issuer == self.node_id)
-            .values(last_seq=IssuerSeq.last_seq + 1)
+            .values(last_seq=IssuerSeq.last_seq + count)
             .returning(IssuerSeq.last_seq)
         )
-        return int(result.scalar_one())
+        return int(result.scalar_one()) - count + 1
 
     def issue(
         self,
@@ -129,53 +137,84 @@ class StatementLog:
         refs: Sequence[str] = (),
         issued_at: datetime | None = None,
     ) -> SignedStatement:
-        """Create, sign and store a statement of this node inside ``session``'s transaction."""
-        seq = self.next_seq(session)
-        statement = Statement(
-            id=new_statement_id(),
-            kind=kind,
-            issuer=self.node_id,
-            seq=seq,
-            issued_at=format_timestamp(issued_at or datetime.now(UTC)),
-            audience=audience if isinstance(audience, str) else tuple(audience),
-            tlp=tlp,
-            refs=tuple(refs),
-            body=body,
-            sealed=sealed,
+        """Create, sign and store one statement of this node inside ``session``'s transaction."""
+        draft = Draft(
+            kind=kind, audience=audience, body=body, sealed=sealed, tlp=tlp, refs=refs, issued_at=issued_at
         )
-        signed = sign_statement(statement, self.signer)
-        self.store(session, signed, local=True)
+        return self.issue_many(session, [draft])[0]
+
+    def issue_many(self, session: Session, drafts: Sequence[Draft]) -> list[SignedStatement]:
+        """Issue several statements with consecutive seqs in one transaction (one log append, one commit)."""
+        if not drafts:
+            return []
+        first = self.next_seqs(session, len(drafts))
+        now = format_timestamp(datetime.now(UTC))
+        signed = [
+            sign_statement(
+                Statement(
+                    id=new_statement_id(),
+                    kind=d.kind,
+                    issuer=self.node_id,
+                    seq=first + i,
+                    issued_at=format_timestamp(d.issued_at) if d.issued_at else now,
+                    audience=d.audience if isinstance(d.audience, str) else tuple(d.audience),
+                    tlp=d.tlp,
+                    refs=tuple(d.refs),
+                    body=d.body,
+                    sealed=d.sealed,
+                ),
+                self.signer,
+            )
+            for i, d in enumerate(drafts)
+        ]
+        self.store_many(session, signed, local=True)
         return signed
 
     def store(self, session: Session, signed: SignedStatement, *, local: bool) -> StatementRow:
-        """Insert a (verified) statement and run the hooks; the caller owns the transaction."""
-        data = signed.canonical()
-        if len(data) > self.max_statement_bytes:
-            raise StatementError(
-                f"statement is {len(data)} bytes, over the {self.max_statement_bytes} limit",
-                code="statement.too_large",
+        """Insert one (verified) statement and run the hooks; the caller owns the transaction."""
+        return self.store_many(session, [signed], local=local)[0]
+
+    def store_many(
+        self, session: Session, items: Sequence[SignedStatement], *, local: bool
+    ) -> list[StatementRow]:
+        """Insert (verified) statements and run the hooks once for all of them."""
+        rows: list[StatementRow] = []
+        for signed in items:
+            data = signed.canonical()
+            if len(data) > self.max_statement_bytes:
+                raise StatementError(
+                    f"statement is {len(data)} bytes, over the {self.max_statement_bytes} limit",
+                    code="statement.too_large",
+                )
+            st = signed.statement
+            rows.append(
+                StatementRow(
+                    statement_id=st.id,
+                    issuer=st.issuer,
+                    seq=st.seq,
+                    kind=st.kind,
+                    digest=signed.digest().hex(),
+                    issued_at=st.issued_at_datetime,
+                    stored_at=utcnow(),
+                    audience_public=st.audience == PUBLIC,
+                    tlp=st.tlp,
+                    local=local,
+                    data=data,
+                )
             )
-        st = signed.statement
-        row = StatementRow(
-            statement_id=st.id,
-            issuer=st.issuer,
-            seq=st.seq,
-            kind=st.kind,
-            digest=signed.digest().hex(),
-            issued_at=st.issued_at_datetime,
-            stored_at=utcnow(),
-            audience_public=st.audience == PUBLIC,
-            tlp=st.tlp,
-            local=local,
-            data=data,
-        )
-        session.add(row)
+        session.add_all(rows)
         session.flush()
-        if st.audience != PUBLIC:
-            session.add_all(StatementAudience(statement_row=row.row_id, node_id=n) for n in st.audience)
+        audience = [
+            StatementAudience(statement_row=row.row_id, node_id=n)
+            for signed, row in zip(items, rows, strict=True)
+            if signed.statement.audience != PUBLIC
+            for n in signed.statement.audience
+        ]
+        session.add_all(audience)
+        pairs = list(zip(items, rows, strict=True))
         for hook in self.hooks:
-            hook(session, signed, row)
-        return row
+            hook(session, pairs)
+        return rows
 
     def get(self, session: Session, statement_id: str) -> SignedStatement:
         row = session.scalar(select(StatementRow).where(StatementRow.statement_id == statement_id))

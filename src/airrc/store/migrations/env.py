@@ -7,6 +7,8 @@ from sqlalchemy import create_engine
 
 import airrc.alerts
 import airrc.api.auth
+import airrc.federation.inbox
+import airrc.federation.outbox
 import airrc.federation.peers
 import airrc.ledger.log
 import airrc.ledger.witness

@@ -1,0 +1,382 @@
+"""Durable delivery: every statement for a peer waits in the outbox until that peer's receipt is stored.
+
+Rows are written in the transaction that issues the statement, so nothing is lost by a crash; delivery is
+at-least-once on the wire and exactly-once in effect (the receiver dedupes by issuer, seq and digest).
+Per peer, items go in order: a failing head item holds back the ones after it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    event,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from airrc.alerts import Alerts
+from airrc.crypto.trust import NodeCard
+from airrc.errors import Error, InputError
+from airrc.federation.httpsig import sign_request, verify_response
+from airrc.federation.peers import TrustStore
+from airrc.statements import PUBLIC, SignedStatement, kind_spec, parse_signed_statement, verify_statement
+from airrc.store.db import Base, Store, UTCDateTime, utcnow
+from airrc.store.statements import StatementLog, StatementRow
+
+__all__ = [
+    "NOT_PUSHED",
+    "DeliveryReport",
+    "FederationError",
+    "Outbox",
+    "OutboxItem",
+    "PeerLink",
+    "QueueStats",
+]
+
+log = logging.getLogger(__name__)
+# Receipts travel back in the HTTP response that caused them; they are never pushed.
+NOT_PUSHED = frozenset({"federation.receipt"})
+STATEMENTS_PATH = "/federation/v1/statements"
+
+
+class FederationError(Error):
+    default_code = "federation.error"
+
+
+class OutboxItem(Base):
+    __tablename__ = "federation_outbox"
+    __table_args__ = (Index("ix_outbox_peer_state_id", "peer_id", "state", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    peer_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    statement_row: Mapped[int] = mapped_column(ForeignKey("statements.row_id"), nullable=False)
+    kind: Mapped[str] = mapped_column(String(64), nullable=False)
+    digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    state: Mapped[str] = mapped_column(String(12), nullable=False, default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    receipt_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class PeerLink(Base):
+    """The state of the link to one peer, as delivery and link tests see it."""
+
+    __tablename__ = "federation_links"
+
+    peer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    failing: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    last_latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    sync_cursor: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    peer_id: str
+    depth: int
+    oldest_age_seconds: float
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    sent: int
+    delivered: int
+    refused: int
+    error: str | None = None
+
+
+class Outbox:
+    """Enqueue this node's statements for their recipients, and deliver them."""
+
+    def __init__(
+        self,
+        *,
+        node_id: str,
+        store: Store,
+        trust: TrustStore,
+        statements: StatementLog,
+        alerts: Alerts,
+        signing_key: ed25519.Ed25519PrivateKey,
+        max_statement_bytes: int,
+        max_batch_length: int,
+        clock_skew: timedelta,
+        request_max_age: timedelta,
+        max_backoff: timedelta,
+        link_failure_after: timedelta,
+    ) -> None:
+        self.node_id = node_id
+        self.store = store
+        self.trust = trust
+        self.statements = statements
+        self.alerts = alerts
+        self.signing_key = signing_key
+        self.max_statement_bytes = max_statement_bytes
+        self.max_batch_length = max_batch_length
+        self.clock_skew = clock_skew
+        self.request_max_age = request_max_age
+        self.max_backoff = max_backoff
+        self.link_failure_after = link_failure_after
+        # Set when this process queues something, so the worker delivers at once instead of at its next poll.
+        self.wakeup = threading.Event()
+
+    # -- enqueue (a StatementLog hook: same transaction as the statement) ----------------------------------
+
+    def enqueue(self, session: Session, pairs: list[tuple[SignedStatement, StatementRow]]) -> None:
+        """Queue each local statement for each of its recipients (a StatementLog hook)."""
+        now = utcnow()
+        peers: list[str] | None = None
+        known: set[str] = set()
+        items: list[OutboxItem] = []
+        for signed, row in pairs:
+            st = signed.statement
+            if not row.local or st.kind in NOT_PUSHED:
+                continue
+            if st.audience == PUBLIC:
+                if peers is None:
+                    peers = [card.id for card in self.trust.peers(session)]
+                targets = peers
+            else:
+                targets = [n for n in st.audience if n != self.node_id]
+            if not targets:
+                continue
+            if st.tlp == "red":
+                # RED is for the named recipients' eyes in person only: it never becomes an outgoing statement.
+                raise InputError(
+                    "a TLP:RED statement never leaves this node", code="federation.red_never_leaves"
+                )
+            for peer_id in targets:
+                if peer_id not in known:
+                    self.trust.current(session, peer_id)  # unknown recipients raise trust.unknown_issuer
+                    known.add(peer_id)
+                items.append(
+                    OutboxItem(
+                        peer_id=peer_id,
+                        statement_row=row.row_id,
+                        kind=st.kind,
+                        digest=signed.digest().hex(),
+                        state="pending",
+                        attempts=0,
+                        next_attempt_at=now,
+                        created_at=now,
+                    )
+                )
+        if items:
+            session.add_all(items)
+            event.listen(session, "after_commit", lambda _s: self.wakeup.set(), once=True)
+
+    # -- inspection ----------------------------------------------------------------------------------------
+
+    def stats(self, session: Session) -> list[QueueStats]:
+        now = utcnow()
+        rows = session.execute(
+            select(OutboxItem.peer_id, func.count(), func.min(OutboxItem.created_at))
+            .where(OutboxItem.state == "pending")
+            .group_by(OutboxItem.peer_id)
+        )
+        out = []
+        for peer_id, depth, oldest in rows:
+            oldest_at = oldest if oldest is None or oldest.tzinfo else oldest.replace(tzinfo=now.tzinfo)
+            out.append(
+                QueueStats(peer_id, int(depth), (now - oldest_at).total_seconds() if oldest_at else 0.0)
+            )
+        return out
+
+    def due_peers(self, session: Session) -> list[str]:
+        return list(
+            session.scalars(
+                select(OutboxItem.peer_id)
+                .where(OutboxItem.state == "pending", OutboxItem.next_attempt_at <= utcnow())
+                .distinct()
+            )
+        )
+
+    def link(self, session: Session, peer_id: str) -> PeerLink:
+        row = session.get(PeerLink, peer_id)
+        if row is None:
+            row = PeerLink(peer_id=peer_id, failing=False, sync_cursor=0)
+            session.add(row)
+            session.flush()
+        return row
+
+    # -- delivery ------------------------------------------------------------------------------------------
+
+    def deliver(self, peer: NodeCard, client: httpx.Client) -> DeliveryReport:
+        """Send the next batch of pending items for ``peer``; record receipts, refusals or the failure."""
+        with self.store.read_session() as session:
+            head = list(
+                session.execute(
+                    select(OutboxItem.id, OutboxItem.next_attempt_at, OutboxItem.digest, StatementRow.data)
+                    .join(StatementRow, StatementRow.row_id == OutboxItem.statement_row)
+                    .where(OutboxItem.peer_id == peer.id, OutboxItem.state == "pending")
+                    .order_by(OutboxItem.id)
+                    .limit(self.max_batch_length)
+                )
+            )
+        if not head or head[0][1] > utcnow():
+            return DeliveryReport(0, 0, 0)
+        body = b'{"statements":[' + b",".join(bytes(r[3]) for r in head) + b"]}"
+        try:
+            response = self._post(peer, client, body)
+            outcome = self._read_response(peer, response)
+        except (Error, httpx.HTTPError) as exc:
+            code = exc.code if isinstance(exc, Error) else f"transport.{type(exc).__name__}"
+            self._failed([r[0] for r in head], peer, code)
+            return DeliveryReport(len(head), 0, 0, code)
+        return self._record(peer, head, outcome)
+
+    def _post(
+        self, peer: NodeCard, client: httpx.Client, body: bytes
+    ) -> tuple[httpx.Response, str, dict[str, str]]:
+        last: Exception | None = None
+        for endpoint in peer.endpoints:
+            url = endpoint.rstrip("/") + STATEMENTS_PATH
+            signed = sign_request("POST", url, body, key=self.signing_key, key_id=self.node_id)
+            try:
+                return (
+                    client.post(url, content=body, headers=signed.headers, timeout=30.0),
+                    url,
+                    signed.headers,
+                )
+            except httpx.TransportError as exc:
+                last = exc
+        if last is None:
+            raise InputError(f"{peer.name} has no endpoints", code="federation.no_endpoint")
+        raise last
+
+    def _read_response(
+        self, peer: NodeCard, sent: tuple[httpx.Response, str, dict[str, str]]
+    ) -> dict[str, Any]:
+        response, url, request_headers = sent
+        if response.status_code not in (200, 422):
+            raise FederationError(
+                f"{peer.name} answered {response.status_code}", code="federation.peer_error"
+            )
+        verify_response(
+            response.status_code,
+            response.headers.multi_items(),
+            response.content,
+            request_method="POST",
+            request_url=url,
+            request_headers=request_headers.items(),
+            key=peer.keys.verifier().ed25519_key,
+            key_id=peer.id,
+            max_age=self.request_max_age,
+        )
+        try:
+            doc = json.loads(response.content)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise FederationError("the peer's answer is not JSON", code="federation.bad_response") from exc
+        if not isinstance(doc, dict):
+            raise FederationError("the peer's answer is not an object", code="federation.bad_response")
+        return doc
+
+    def _record(self, peer: NodeCard, head: Sequence[Any], doc: dict[str, Any]) -> DeliveryReport:
+        accepted = {str(d) for d in doc.get("accepted", []) if isinstance(d, str)}
+        rejected = {str(r.get("digest")): r for r in doc.get("rejected", []) if isinstance(r, dict)}
+        receipt: SignedStatement | None = None
+        if doc.get("receipt") is not None:
+            receipt = parse_signed_statement(doc["receipt"], max_bytes=self.max_statement_bytes)
+            verify_statement(
+                receipt,
+                keyring=self.trust,
+                for_node=self.node_id,
+                max_bytes=self.max_statement_bytes,
+                clock_skew=self.clock_skew,
+            )
+            if receipt.statement.issuer != peer.id or receipt.statement.kind != "federation.receipt":
+                raise FederationError("the receipt is not the peer's", code="federation.bad_receipt")
+        receipted = set(receipt.statement.body.get("accepted", [])) if receipt is not None else set()
+        now = utcnow()
+        delivered = refused = 0
+        with self.store.session() as session:
+            if receipt is not None:
+                exists = session.scalar(
+                    select(StatementRow.row_id).where(
+                        StatementRow.issuer == receipt.statement.issuer,
+                        StatementRow.seq == receipt.statement.seq,
+                    )
+                )
+                if exists is None:
+                    self.statements.store(session, receipt, local=False)
+            for item_id, _due, digest, _data in head:
+                item = session.get(OutboxItem, item_id)
+                if item is None or item.state != "pending":
+                    continue
+                if digest in receipted or (digest in accepted and not _is_receipted(item.kind)):
+                    item.state, item.delivered_at = "delivered", now
+                    item.receipt_id = (
+                        receipt.statement.id if receipt is not None and digest in receipted else None
+                    )
+                    delivered += 1
+                elif digest in rejected:
+                    item.state = "refused"
+                    item.last_error = str(rejected[digest].get("code", "unknown"))[:200]
+                    refused += 1
+                    self.alerts.raise_alert(
+                        session,
+                        "federation.refused",
+                        f"{peer.name} refused a {item.kind} statement: {item.last_error}",
+                        peer=peer.name,
+                        digest=digest,
+                        reason=item.last_error,
+                    )
+            link = self.link(session, peer.id)
+            link.last_ok_at, link.failing, link.last_error = now, False, None
+        return DeliveryReport(len(head), delivered, refused)
+
+    def _failed(self, item_ids: list[int], peer: NodeCard, code: str) -> None:
+        now = utcnow()
+        with self.store.session() as session:
+            head = session.get(OutboxItem, item_ids[0])
+            attempts = (head.attempts if head else 0) + 1
+            # Exponential backoff with full jitter, capped.
+            delay = min(self.max_backoff.total_seconds(), 0.2 * 2 ** min(attempts, 20))
+            due = now + timedelta(seconds=random.uniform(delay / 2, delay))  # noqa: S311 - jitter, not a secret
+            session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id.in_(item_ids))
+                .values(attempts=OutboxItem.attempts + 1, next_attempt_at=due, last_error=code[:200])
+            )
+            link = self.link(session, peer.id)
+            link.last_failure_at, link.last_error = now, code[:200]
+            since_ok = now - (link.last_ok_at or (head.created_at if head else now))
+            if not link.failing and since_ok > self.link_failure_after:
+                link.failing = True
+                self.alerts.raise_alert(
+                    session,
+                    "federation.link_failing",
+                    f"no delivery to {peer.name} for {int(since_ok.total_seconds())} s: {code}",
+                    peer=peer.name,
+                    reason=code,
+                )
+
+
+def _is_receipted(kind: str) -> bool:
+    spec = kind_spec(kind)
+    return spec is None or spec.receipted

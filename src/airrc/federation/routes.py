@@ -1,0 +1,103 @@
+"""Node-to-node endpoints; every request and response is signed (RFC 9421)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from airrc.api.deps import NodeDep
+from airrc.crypto.trust import NodeCard
+from airrc.errors import UnknownIssuer
+from airrc.federation.httpsig import FederationAuthError, sign_response, verify_request
+from airrc.federation.sync import statements_for
+from airrc.node import Node
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/federation/v1", tags=["federation"])
+
+
+def _authenticate(node: Node, request: Request, body: bytes) -> NodeCard:
+    """The pinned peer that signed this request, after the whole signing profile and the replay check."""
+    cards: dict[str, NodeCard] = {}
+
+    def lookup(key_id: str) -> ed25519.Ed25519PublicKey | None:
+        try:
+            with node.store.read_session() as session:
+                card = node.trust.current(session, key_id)
+        except UnknownIssuer:
+            return None
+        if card.id == node.id:
+            return None
+        cards[key_id] = card
+        return card.keys.verifier().ed25519_key
+
+    sender_id, nonce, _created = verify_request(
+        request.method,
+        str(request.url),
+        request.headers.items(),
+        body,
+        lookup=lookup,
+        max_age=node.federation_max_age,
+    )
+    card = cards.get(sender_id)
+    if card is None:
+        raise FederationAuthError("the request is signed by an unknown key", code="federation.unknown_key")
+    with node.store.session() as session:
+        if not node.inbox.remember_nonce(session, nonce, sender_id):
+            raise FederationAuthError("this request was already received", code="federation.replayed")
+    return card
+
+
+def _signed(node: Node, request: Request, status: int, doc: dict[str, Any]) -> Response:
+    body = json.dumps(doc, separators=(",", ":")).encode()
+    headers = sign_response(
+        status,
+        body,
+        request_method=request.method,
+        request_url=str(request.url),
+        request_headers=request.headers.items(),
+        key=node.identity.ed25519_key,
+        key_id=node.id,
+    )
+    headers.pop("content-type", None)
+    return Response(body, status_code=status, headers=headers, media_type="application/json")
+
+
+@router.post("/statements")
+async def push(request: Request, node: NodeDep) -> Response:
+    """Accept a batch; answer with our signed receipt for what was accepted and a code for each refusal."""
+    body = await request.body()
+    sender = _authenticate(node, request, body)
+    items = node.inbox.parse_batch(body)
+    result = node.inbox.accept(sender, items)
+    doc: dict[str, Any] = {
+        "receipt": result.receipt.to_json() if result.receipt is not None else None,
+        "accepted": result.accepted,
+        "rejected": [r.to_json() for r in result.rejected],
+    }
+    if not result.accepted and result.rejected:
+        first = result.rejected[0]
+        doc["error"] = {"code": first.code, "message": first.message}
+        return _signed(node, request, 422, doc)
+    return _signed(node, request, 200, doc)
+
+
+@router.get("/statements")
+async def pull(
+    request: Request,
+    node: NodeDep,
+    since: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+) -> Response:
+    """Catch-up: what we issued after ``since`` that the signing peer may see."""
+    sender = _authenticate(node, request, await request.body())
+    limit = min(limit, node.settings.limits.max_batch_length)
+    with node.store.read_session() as session:
+        items, following = statements_for(session, node.id, sender.id, since, limit)
+    docs = [json.loads(item) for item in items]
+    return _signed(node, request, 200, {"statements": docs, "next": following})
