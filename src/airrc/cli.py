@@ -87,18 +87,24 @@ def init(
         list[str] | None, typer.Option("--public-url", help="Endpoint peers reach us at.")
     ] = None,
     admin: Annotated[str, typer.Option(help="Username of the first administrator.")] = "admin",
+    role: Annotated[
+        str, typer.Option(help="member, or observer (may receive; sends only receipts and pings).")
+    ] = "member",
     password_stdin: PasswordStdin = False,
     home: HomeOpt = None,
 ) -> None:
     """Create a node: keys, genesis card, database, first admin."""
     settings = _settings(home, public_urls=public_url or None)
     password = _read_password() if password_stdin else None
+    if role not in ("member", "observer"):
+        raise InputError("role is member or observer", code="input.bad_role")
     result = Node.init(
         settings,
         name=name,
         public_urls=tuple(public_url or ()),
         admin_username=admin,
         admin_password=password,
+        role="observer" if role == "observer" else "member",
     )
     out.print(f"[green]initialised[/green] node [bold]{name}[/bold] id {result.node.id}")
     out.print(f"home: {settings.home}")

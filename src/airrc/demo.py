@@ -53,6 +53,8 @@ class DemoNode:
     password: str
     process: subprocess.Popen[bytes] | None = None
     token: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+    role: str = "member"
     log: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -98,6 +100,12 @@ class DemoNode:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{self.name} did not become healthy; see {self.log}")
             time.sleep(0.1)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flush; what was committed must be all that counts."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -160,6 +168,11 @@ def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
                 names = ", ".join(p["name"] for p in peers.json())
                 table.add_row(node.name, node.url, str(health["status"]), str(health["id"])[:16] + "…", names)
         console.print(table)
+        with console.status("link test: us-demo pings cn-demo through the federation…"):
+            ping = airrc(
+                "federation", "ping", "cn-demo", "--count", "20", "--timeout", "60", home=nodes[0].home
+            )
+        console.print(ping.strip())
         if keep:
             console.print(f"nodes keep running; homes under {base}. Press Ctrl-C to stop.")
             for node in nodes:

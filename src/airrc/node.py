@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 from sqlalchemy.orm import Session
 
@@ -120,6 +121,7 @@ class Node:
         admin_username: str = "admin",
         admin_password: str | None = None,
         principals: Principals | None = None,
+        role: Literal["member", "observer"] = "member",
     ) -> InitResult:
         """Create a new node under ``settings.home``: keys, genesis card, schema, first admin, roster."""
         home = settings.home
@@ -127,7 +129,9 @@ class Node:
             raise ConfigError(f"{home} already holds a node", code="config.already_initialised")
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
         identity = NodeIdentity.generate()
-        card = make_genesis_card(identity, name=name, endpoints=public_urls or tuple(settings.public_urls))
+        card = make_genesis_card(
+            identity, name=name, endpoints=public_urls or tuple(settings.public_urls), role=role
+        )
         identity.save(settings.keys_dir)
         write_private_file(home / CARD_FILE, canonical_bytes(card.to_json()))
         node = cls(settings, principals=principals)

@@ -38,7 +38,7 @@ from airrc.errors import (
 )
 from airrc.federation import routes as federation_routes
 from airrc.federation.httpsig import FederationAuthError
-from airrc.federation.worker import FederationWorker
+from airrc.federation.worker import FederationWorker, issue_ping
 from airrc.ledger import routes as ledger_routes
 from airrc.node import Node
 from airrc.statements import parse_signed_statement, verify_statement
@@ -114,6 +114,16 @@ class _NodeCollector(Collector):
         )
         statements = GaugeMetricFamily("airrc_statements", "Statements stored", labels=["origin"])
         peers = GaugeMetricFamily("airrc_peers", "Pinned peer nodes")
+        depth = GaugeMetricFamily("airrc_outbox_depth", "Statements waiting for delivery", labels=["peer"])
+        oldest = GaugeMetricFamily(
+            "airrc_outbox_oldest_age_seconds", "Age of the oldest undelivered statement", labels=["peer"]
+        )
+        failing = GaugeMetricFamily(
+            "airrc_link_failing", "1 when the link to a peer is failing", labels=["peer"]
+        )
+        latency = GaugeMetricFamily(
+            "airrc_link_latency_ms", "Latest delivery latency to a peer", labels=["peer"]
+        )
         with self.node.store.session() as session:
             for (code, severity, acked), count in self.node.alerts.counts(session).items():
                 alerts.add_metric([code, severity, "acked" if acked else "open"], count)
@@ -121,10 +131,18 @@ class _NodeCollector(Collector):
                 select(StatementRow.local, func.count()).group_by(StatementRow.local)
             ):
                 statements.add_metric(["local" if local else "received"], count)
-            peers.add_metric([], len(self.node.trust.peers(session)))
-        yield alerts
-        yield statements
-        yield peers
+            cards = self.node.trust.peers(session)
+            peers.add_metric([], len(cards))
+            queues = {q.peer_id: q for q in self.node.outbox.stats(session)}
+            for card in cards:
+                queue = queues.get(card.id)
+                depth.add_metric([card.name], queue.depth if queue else 0)
+                oldest.add_metric([card.name], queue.oldest_age_seconds if queue else 0.0)
+                link = self.node.outbox.link(session, card.id)
+                failing.add_metric([card.name], 1 if link.failing else 0)
+                if link.last_latency_ms is not None:
+                    latency.add_metric([card.name], link.last_latency_ms)
+        yield from (alerts, statements, peers, depth, oldest, failing, latency)
 
 
 class LoginRequest(BaseModel):
@@ -145,6 +163,13 @@ class UserCreate(BaseModel):
     username: str = Field(max_length=64)
     password: str = Field(min_length=12, max_length=1024)
     roles: list[str] = Field(min_length=1, max_length=6)
+
+
+class PingRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    peer: str = Field(max_length=63)
+    count: int = Field(default=1, ge=1, le=1000)
 
 
 class UserPublic(BaseModel):
@@ -220,6 +245,13 @@ def _routes() -> APIRouter:
     @router.post("/alerts/{alert_id}/ack", tags=["alerts"])
     def ack_alert(alert_id: int, node: NodeDep, session: SessionDep, who: WatchOfficerDep) -> dict[str, Any]:
         return node.alerts.ack(session, alert_id, by=who.username).to_json()
+
+    @router.post("/federation/ping", tags=["federation"])
+    def ping(body: PingRequest, node: NodeDep, _: WatchOfficerDep) -> dict[str, Any]:
+        """Queue link-test pings to a peer; the worker delivers them at once."""
+        with node.store.read_session() as session:
+            card = node.trust.by_name(session, body.peer)
+        return {"peer": card.name, "statements": [issue_ping(node, card.id) for _ in range(body.count)]}
 
     @router.get("/statements/{statement_id}", tags=["statements"])
     def get_statement(

@@ -231,7 +231,13 @@ class Outbox:
         with self.store.read_session() as session:
             head = list(
                 session.execute(
-                    select(OutboxItem.id, OutboxItem.next_attempt_at, OutboxItem.digest, StatementRow.data)
+                    select(
+                        OutboxItem.id,
+                        OutboxItem.next_attempt_at,
+                        OutboxItem.digest,
+                        StatementRow.data,
+                        OutboxItem.created_at,
+                    )
                     .join(StatementRow, StatementRow.row_id == OutboxItem.statement_row)
                     .where(OutboxItem.peer_id == peer.id, OutboxItem.state == "pending")
                     .order_by(OutboxItem.id)
@@ -324,7 +330,7 @@ class Outbox:
                 )
                 if exists is None:
                     self.statements.store(session, receipt, local=False)
-            for item_id, _due, digest, _data in head:
+            for item_id, _due, digest, _data, _created in head:
                 item = session.get(OutboxItem, item_id)
                 if item is None or item.state != "pending":
                     continue
@@ -348,6 +354,9 @@ class Outbox:
                     )
             link = self.link(session, peer.id)
             link.last_ok_at, link.failing, link.last_error = now, False, None
+            link.last_latency_ms = (
+                (now - oldest).total_seconds() * 1000 if (oldest := _oldest(head)) else None
+            )
         return DeliveryReport(len(head), delivered, refused)
 
     def _failed(self, item_ids: list[int], peer: NodeCard, code: str) -> None:
@@ -375,6 +384,10 @@ class Outbox:
                     peer=peer.name,
                     reason=code,
                 )
+
+
+def _oldest(head: Sequence[Any]) -> datetime | None:
+    return min((r[4] for r in head), default=None)
 
 
 def _is_receipted(kind: str) -> bool:
