@@ -71,6 +71,8 @@ class DemoNode:
             self.name,
             "--public-url",
             self.url,
+            "--role",
+            self.role,
             "--password-stdin",
             home=self.home,
             stdin=self.password + "\n",
@@ -83,6 +85,7 @@ class DemoNode:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                env={**os.environ, **self.env},
             )
 
     def wait_healthy(self, client: httpx.Client) -> dict[str, object]:

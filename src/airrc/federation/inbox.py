@@ -177,6 +177,7 @@ class Inbox:
                 self._accept_one(session, sender, signed, digest, result=result, pending=pending, new=new)
             except Error as exc:
                 result.rejected.append(Rejection(index, digest, exc.code, exc.message))
+        self.statements.store_many(session, new, local=False)
         receipted = [
             d
             for d, s in zip(result.accepted, result.stored, strict=True)
