@@ -26,8 +26,8 @@ test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
 
 ## make bench: benchmarks in bench/, results in bench/RESULTS.md
@@ -35,6 +35,7 @@ bench: install
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python bench/crypto.py
 	$(BIN)/python bench/ledger.py
+	$(BIN)/python bench/federation.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -25,7 +25,7 @@ from airrc.ledger.log import TransparencyLog
 from airrc.ledger.witness import Witness
 from airrc.statements import SignedStatement
 from airrc.store.db import Store
-from airrc.store.statements import StatementLog, StatementRow
+from airrc.store.statements import StatementLog
 
 __all__ = ["InitResult", "Node"]
 
@@ -66,7 +66,7 @@ class Node:
             alerts=self.alerts,
             store=self.store,
         )
-        self.statements.hooks.append(self._append_to_log)
+        self.statements.log_append = self.log.append
         self.inbox = Inbox(
             node_id=self.id,
             store=self.store,
@@ -93,15 +93,6 @@ class Node:
             link_failure_after=timedelta(seconds=settings.link_failure_after_seconds),
         )
         self.statements.hooks.append(self.outbox.enqueue)
-
-    def _append_to_log(self, session: Session, pairs: list[tuple[SignedStatement, StatementRow]]) -> None:
-        # Only what this node issues goes into its log; the leaf commits to the signed statement's digest.
-        local = [(signed, row) for signed, row in pairs if row.local]
-        if not local:
-            return
-        first = self.log.append(session, [signed.digest() for signed, _ in local])
-        for offset, (_, row) in enumerate(local):
-            row.log_index = first + offset
 
     @property
     def id(self) -> str:

@@ -28,8 +28,14 @@ class Cluster:
         self.nodes: dict[str, DemoNode] = {}
 
     def add(self, name: str, *, role: str = "member", env: dict[str, str] | None = None) -> DemoNode:
-        node = DemoNode(name, self.base / name, free_port(), password=f"{name}-admin-password",
-                        env={**FAST, **(env or {})}, role=role)
+        node = DemoNode(
+            name,
+            self.base / name,
+            free_port(),
+            password=f"{name}-admin-password",
+            env={**FAST, **(env or {})},
+            role=role,
+        )
         node.init()
         self.nodes[name] = node
         return node

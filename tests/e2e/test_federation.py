@@ -29,14 +29,19 @@ def _count(node, issuer, **where):
 
 def _delivered(node, peer_id):
     with node.store.read_session() as s:
-        pending = s.scalar(select(func.count()).select_from(OutboxItem)
-                           .where(OutboxItem.peer_id == peer_id, OutboxItem.state == "pending"))
+        pending = s.scalar(
+            select(func.count())
+            .select_from(OutboxItem)
+            .where(OutboxItem.peer_id == peer_id, OutboxItem.state == "pending")
+        )
         return pending == 0
 
 
 def _issue(node, kind, audience, n=1, body=None):
     with node.store.session() as s:
-        return [node.statements.issue(s, kind=kind, audience=audience, body=body or {"n": i}) for i in range(n)]
+        return [
+            node.statements.issue(s, kind=kind, audience=audience, body=body or {"n": i}) for i in range(n)
+        ]
 
 
 def test_three_nodes_deliver_by_audience_with_receipts(cluster):
@@ -58,8 +63,11 @@ def test_three_nodes_deliver_by_audience_with_receipts(cluster):
     # Every delivered item carries the receiver's signed receipt, stored at the sender.
     with a.store.read_session() as s:
         items = list(s.scalars(select(OutboxItem).where(OutboxItem.kind == "exchange.report")))
-        receipts = s.scalar(select(func.count()).select_from(StatementRow)
-                            .where(StatementRow.kind == "federation.receipt", StatementRow.local.is_(False)))
+        receipts = s.scalar(
+            select(func.count())
+            .select_from(StatementRow)
+            .where(StatementRow.kind == "federation.receipt", StatementRow.local.is_(False))
+        )
     assert len(items) == 3 + 4 + 2
     assert all(i.state == "delivered" and i.receipt_id for i in items)
     assert receipts >= 2
@@ -83,9 +91,15 @@ def _batch(*signed):
 
 
 def _statement(identity, issuer, seq, kind="exchange.report", audience=None, body=None):
-    st = Statement(id=new_statement_id(), kind=kind, issuer=issuer, seq=seq,
-                   issued_at=format_timestamp(datetime.now(UTC)), audience=audience or "public",
-                   body=body if body is not None else {"x": secrets.token_hex(4)})
+    st = Statement(
+        id=new_statement_id(),
+        kind=kind,
+        issuer=issuer,
+        seq=seq,
+        issued_at=format_timestamp(datetime.now(UTC)),
+        audience=audience or "public",
+        body=body if body is not None else {"x": secrets.token_hex(4)},
+    )
     return sign_statement(st, identity.signer)
 
 
@@ -108,31 +122,64 @@ def test_bad_requests_are_refused_with_codes_and_nothing_is_stored(cluster):
     body = _batch(good)
     cases = []
     # Forged: signed by another key under the sender's key id.
-    cases.append(("forged", _post(target, body, key=stranger.identity.ed25519_key, key_id=send.id)[0],
-                  401, "federation.bad_signature"))
+    cases.append(
+        (
+            "forged",
+            _post(target, body, key=stranger.identity.ed25519_key, key_id=send.id)[0],
+            401,
+            "federation.bad_signature",
+        )
+    )
     # Unknown peer.
-    cases.append(("unknown", _post(target, body, key=stranger.identity.ed25519_key, key_id=stranger.id)[0],
-                  401, "federation.unknown_key"))
+    cases.append(
+        (
+            "unknown",
+            _post(target, body, key=stranger.identity.ed25519_key, key_id=stranger.id)[0],
+            401,
+            "federation.unknown_key",
+        )
+    )
     # Stale created.
     url = target.url + URL
-    stale = sign_request("POST", url, body, key=key, key_id=send.id, now=datetime.now(UTC) - timedelta(hours=1))
+    stale = sign_request(
+        "POST", url, body, key=key, key_id=send.id, now=datetime.now(UTC) - timedelta(hours=1)
+    )
     cases.append(("stale", httpx.post(url, content=body, headers=stale.headers), 401, "federation.stale"))
     # Body changed after signing.
     signed = sign_request("POST", url, body, key=key, key_id=send.id)
     changed = body.replace(b'"x"', b'"y"')
-    cases.append(("changed", httpx.post(url, content=changed, headers=signed.headers), 401,
-                  "federation.bad_digest"))
+    cases.append(
+        ("changed", httpx.post(url, content=changed, headers=signed.headers), 401, "federation.bad_digest")
+    )
     # Unsigned.
-    cases.append(("unsigned", httpx.post(url, content=body, headers={"content-type": "application/json"}), 401,
-                  "federation.unsigned"))
+    cases.append(
+        (
+            "unsigned",
+            httpx.post(url, content=body, headers={"content-type": "application/json"}),
+            401,
+            "federation.unsigned",
+        )
+    )
     # Outside its audience (addressed to the stranger only).
     outside = _statement(send.identity, send.id, next_seq(), audience=(stranger.id,))
-    cases.append(("audience", _post(target, _batch(outside), key=key, key_id=send.id)[0], 422,
-                  "statement.not_in_audience"))
+    cases.append(
+        (
+            "audience",
+            _post(target, _batch(outside), key=key, key_id=send.id)[0],
+            422,
+            "statement.not_in_audience",
+        )
+    )
     # Observer sending a protected kind.
     protected = _statement(obs.identity, obs.id, 1, audience=(recv.id,))
-    cases.append(("observer", _post(target, _batch(protected), key=obs.identity.ed25519_key, key_id=obs.id)[0],
-                  422, "federation.observer_forbidden"))
+    cases.append(
+        (
+            "observer",
+            _post(target, _batch(protected), key=obs.identity.ed25519_key, key_id=obs.id)[0],
+            422,
+            "federation.observer_forbidden",
+        )
+    )
     for name, response, status, code in cases:
         assert response.status_code == status, (name, response.text)
         assert (response.json().get("error") or {}).get("code") == code, (name, response.text)
@@ -146,8 +193,9 @@ def test_bad_requests_are_refused_with_codes_and_nothing_is_stored(cluster):
     assert replay.status_code == 401
     assert replay.json()["error"]["code"] == "federation.replayed"
     # An observer's ping is accepted.
-    ping = _statement(obs.identity, obs.id, 2, kind="node.ping", audience=(recv.id,),
-                      body={"nonce": "n", "sent_at": "t"})
+    ping = _statement(
+        obs.identity, obs.id, 2, kind="node.ping", audience=(recv.id,), body={"nonce": "n", "sent_at": "t"}
+    )
     assert _post(target, _batch(ping), key=obs.identity.ed25519_key, key_id=obs.id)[0].status_code == 200
     for node in (recv, send, obs, stranger):
         node.close()
@@ -193,13 +241,20 @@ def test_stopped_peer_catches_up_completely(cluster):
     # While cn-down is away, the outbox retries; some of what it missed is then dropped from the
     # outbox on purpose, so only the pull-based catch-up can bring it.
     with up.store.session() as s:
-        ids = list(s.scalars(select(OutboxItem.id).where(OutboxItem.peer_id == down.id).order_by(OutboxItem.id)))
+        ids = list(
+            s.scalars(select(OutboxItem.id).where(OutboxItem.peer_id == down.id).order_by(OutboxItem.id))
+        )
         s.execute(update(OutboxItem).where(OutboxItem.id.in_(ids[:25])).values(state="refused"))
     cluster.start("cn-down")
     wait_until(lambda: _count(down, up.id, kind="exchange.report") == 40, timeout=90, what="catch-up")
     with down.store.read_session() as s:
-        got = set(s.scalars(select(StatementRow.statement_id).where(StatementRow.issuer == up.id,
-                                                                     StatementRow.kind == "exchange.report")))
+        got = set(
+            s.scalars(
+                select(StatementRow.statement_id).where(
+                    StatementRow.issuer == up.id, StatementRow.kind == "exchange.report"
+                )
+            )
+        )
     assert got == {x.statement.id for x in sent}
     up.close()
     down.close()
@@ -212,7 +267,9 @@ def test_ping_cli_reports_latency_and_waits_through_an_outage(cluster):
     cluster.add("cn-p")
     cluster.pin_all()
     cluster.start()
-    out = airrc("federation", "ping", "cn-p", "--count", "5", "--timeout", "60", home=cluster.nodes["us-p"].home)
+    out = airrc(
+        "federation", "ping", "cn-p", "--count", "5", "--timeout", "60", home=cluster.nodes["us-p"].home
+    )
     assert "5/5 receipted" in out
     assert "p50" in out
     cluster.nodes["cn-p"].stop()
@@ -222,16 +279,48 @@ def test_ping_cli_reports_latency_and_waits_through_an_outage(cluster):
 
     restart = threading.Timer(3.0, lambda: cluster.start("cn-p"))
     restart.start()
-    result = subprocess.run([sys.executable, "-m", "airrc", "federation", "ping", "cn-p", "--count", "3",
-                             "--timeout", "60", "--home", str(cluster.nodes["us-p"].home)],
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "airrc",
+            "federation",
+            "ping",
+            "cn-p",
+            "--count",
+            "3",
+            "--timeout",
+            "60",
+            "--home",
+            str(cluster.nodes["us-p"].home),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     restart.join()
     assert result.returncode == 0, result.stderr
     cluster.nodes["cn-p"].stop()
-    failed = subprocess.run([sys.executable, "-m", "airrc", "federation", "ping", "cn-p", "--count", "1",
-                             "--timeout", "2", "--home", str(cluster.nodes["us-p"].home)],
-                            capture_output=True, text=True, timeout=120, check=False)
+    failed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "airrc",
+            "federation",
+            "ping",
+            "cn-p",
+            "--count",
+            "1",
+            "--timeout",
+            "2",
+            "--home",
+            str(cluster.nodes["us-p"].home),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert failed.returncode == 1
     assert "federation.ping_timeout" in failed.stderr
-
-

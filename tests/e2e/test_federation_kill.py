@@ -29,7 +29,9 @@ def test_exactly_once_in_effect_through_sigkills(cluster):
 
     def produce():
         for start in range(0, TOTAL, BATCH):
-            drafts = [Draft(kind="exchange.report", audience=[dst.id], body={"n": start + i}) for i in range(BATCH)]
+            drafts = [
+                Draft(kind="exchange.report", audience=[dst.id], body={"n": start + i}) for i in range(BATCH)
+            ]
             with src.store.session() as s:
                 issued.extend(x.statement.id for x in src.statements.issue_many(s, drafts))
         done.set()
@@ -47,20 +49,40 @@ def test_exactly_once_in_effect_through_sigkills(cluster):
 
     def all_delivered():
         with src.store.read_session() as s:
-            return s.scalar(select(func.count()).select_from(OutboxItem)
-                            .where(OutboxItem.kind == "exchange.report", OutboxItem.state == "delivered")) == TOTAL
+            return (
+                s.scalar(
+                    select(func.count())
+                    .select_from(OutboxItem)
+                    .where(OutboxItem.kind == "exchange.report", OutboxItem.state == "delivered")
+                )
+                == TOTAL
+            )
 
     wait_until(all_delivered, timeout=600, what="all receipts")
     with dst.store.read_session() as s:
-        rows = list(s.execute(select(StatementRow.seq, StatementRow.statement_id)
-                              .where(StatementRow.issuer == src.id, StatementRow.kind == "exchange.report")))
+        rows = list(
+            s.execute(
+                select(StatementRow.seq, StatementRow.statement_id).where(
+                    StatementRow.issuer == src.id, StatementRow.kind == "exchange.report"
+                )
+            )
+        )
     assert len(rows) == TOTAL
     assert len({seq for seq, _ in rows}) == TOTAL  # each (issuer, seq) stored exactly once
     assert {sid for _, sid in rows} == set(issued)
     with src.store.read_session() as s:
-        items = list(s.execute(select(OutboxItem.state, OutboxItem.receipt_id).where(OutboxItem.kind == "exchange.report")))
-        receipt_ids = set(s.scalars(select(StatementRow.statement_id).where(
-            StatementRow.kind == "federation.receipt", StatementRow.issuer == dst.id)))
+        items = list(
+            s.execute(
+                select(OutboxItem.state, OutboxItem.receipt_id).where(OutboxItem.kind == "exchange.report")
+            )
+        )
+        receipt_ids = set(
+            s.scalars(
+                select(StatementRow.statement_id).where(
+                    StatementRow.kind == "federation.receipt", StatementRow.issuer == dst.id
+                )
+            )
+        )
     assert len(items) == TOTAL
     assert all(state == "delivered" and rid in receipt_ids for state, rid in items)
     src.close()

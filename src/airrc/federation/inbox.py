@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from airrc.alerts import Alerts
 from airrc.crypto.trust import NodeCard
 from airrc.errors import Error, InputError
+from airrc.federation.httpsig import FederationAuthError
 from airrc.federation.peers import TrustStore
 from airrc.statements import SignedStatement, kind_spec, parse_signed_statement, verify_statement
 from airrc.store.db import Base, Store, UTCDateTime, utcnow
@@ -135,9 +136,14 @@ class Inbox:
             )
         return items
 
-    def accept(self, sender: NodeCard, items: list[Any], *, receipt: bool = True) -> BatchResult:
-        """:meth:`receive` in one transaction; equivocation evidence and alerts are committed after it."""
+    def accept(
+        self, sender: NodeCard, items: list[Any], *, receipt: bool = True, nonce: str | None = None
+    ) -> BatchResult:
+        """:meth:`receive` in one transaction (with the request's nonce, so a replay stores nothing);
+        equivocation evidence and alerts are committed after it."""
         with self.store.session() as session:
+            if nonce is not None and not self.remember_nonce(session, nonce, sender.id):
+                raise FederationAuthError("this request was already received", code="federation.replayed")
             result = self.receive(session, sender, items, receipt=receipt)
         if result.equivocations:
             with self.store.session() as session:

@@ -28,6 +28,7 @@ from sqlalchemy import (
     String,
     event,
     func,
+    insert,
     select,
     update,
 )
@@ -40,7 +41,7 @@ from airrc.federation.httpsig import sign_request, verify_response
 from airrc.federation.peers import TrustStore
 from airrc.statements import PUBLIC, SignedStatement, kind_spec, parse_signed_statement, verify_statement
 from airrc.store.db import Base, Store, UTCDateTime, utcnow
-from airrc.store.statements import StatementLog, StatementRow
+from airrc.store.statements import StatementLog, StatementRow, StoredRow
 
 __all__ = [
     "NOT_PUSHED",
@@ -147,12 +148,12 @@ class Outbox:
 
     # -- enqueue (a StatementLog hook: same transaction as the statement) ----------------------------------
 
-    def enqueue(self, session: Session, pairs: list[tuple[SignedStatement, StatementRow]]) -> None:
+    def enqueue(self, session: Session, pairs: list[tuple[SignedStatement, StoredRow]]) -> None:
         """Queue each local statement for each of its recipients (a StatementLog hook)."""
         now = utcnow()
         peers: list[str] | None = None
         known: set[str] = set()
-        items: list[OutboxItem] = []
+        items: list[dict[str, Any]] = []
         for signed, row in pairs:
             st = signed.statement
             if not row.local or st.kind in NOT_PUSHED:
@@ -175,19 +176,19 @@ class Outbox:
                     self.trust.current(session, peer_id)  # unknown recipients raise trust.unknown_issuer
                     known.add(peer_id)
                 items.append(
-                    OutboxItem(
-                        peer_id=peer_id,
-                        statement_row=row.row_id,
-                        kind=st.kind,
-                        digest=signed.digest().hex(),
-                        state="pending",
-                        attempts=0,
-                        next_attempt_at=now,
-                        created_at=now,
-                    )
+                    {
+                        "peer_id": peer_id,
+                        "statement_row": row.row_id,
+                        "kind": st.kind,
+                        "digest": signed.digest().hex(),
+                        "state": "pending",
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                    }
                 )
         if items:
-            session.add_all(items)
+            session.execute(insert(OutboxItem), items)
             event.listen(session, "after_commit", lambda _s: self.wakeup.set(), once=True)
 
     # -- inspection ----------------------------------------------------------------------------------------
@@ -319,7 +320,7 @@ class Outbox:
                 raise FederationError("the receipt is not the peer's", code="federation.bad_receipt")
         receipted = set(receipt.statement.body.get("accepted", [])) if receipt is not None else set()
         now = utcnow()
-        delivered = refused = 0
+        refused = 0
         with self.store.session() as session:
             if receipt is not None:
                 exists = session.scalar(
@@ -330,28 +331,60 @@ class Outbox:
                 )
                 if exists is None:
                     self.statements.store(session, receipt, local=False)
+            kinds = dict(
+                session.execute(
+                    select(OutboxItem.id, OutboxItem.kind).where(
+                        OutboxItem.id.in_([r[0] for r in head]), OutboxItem.state == "pending"
+                    )
+                )
+                .tuples()
+                .all()
+            )
+            with_receipt = [r[0] for r in head if r[0] in kinds and r[2] in receipted]
+            without = [
+                r[0]
+                for r in head
+                if r[0] in kinds
+                and r[2] not in receipted
+                and r[2] in accepted
+                and not _is_receipted(kinds[r[0]])
+            ]
+            if with_receipt and receipt is not None:
+                session.execute(
+                    update(OutboxItem)
+                    .where(OutboxItem.id.in_(with_receipt))
+                    .values(state="delivered", delivered_at=now, receipt_id=receipt.statement.id)
+                )
+            if without:
+                session.execute(
+                    update(OutboxItem)
+                    .where(OutboxItem.id.in_(without))
+                    .values(state="delivered", delivered_at=now)
+                )
+            delivered = len(with_receipt) + len(without)
             for item_id, _due, digest, _data, _created in head:
-                item = session.get(OutboxItem, item_id)
-                if item is None or item.state != "pending":
+                if (
+                    item_id not in kinds
+                    or item_id in with_receipt
+                    or item_id in without
+                    or digest not in rejected
+                ):
                     continue
-                if digest in receipted or (digest in accepted and not _is_receipted(item.kind)):
-                    item.state, item.delivered_at = "delivered", now
-                    item.receipt_id = (
-                        receipt.statement.id if receipt is not None and digest in receipted else None
-                    )
-                    delivered += 1
-                elif digest in rejected:
-                    item.state = "refused"
-                    item.last_error = str(rejected[digest].get("code", "unknown"))[:200]
-                    refused += 1
-                    self.alerts.raise_alert(
-                        session,
-                        "federation.refused",
-                        f"{peer.name} refused a {item.kind} statement: {item.last_error}",
-                        peer=peer.name,
-                        digest=digest,
-                        reason=item.last_error,
-                    )
+                reason = str(rejected[digest].get("code", "unknown"))[:200]
+                session.execute(
+                    update(OutboxItem)
+                    .where(OutboxItem.id == item_id)
+                    .values(state="refused", last_error=reason)
+                )
+                refused += 1
+                self.alerts.raise_alert(
+                    session,
+                    "federation.refused",
+                    f"{peer.name} refused a {kinds[item_id]} statement: {reason}",
+                    peer=peer.name,
+                    digest=digest,
+                    reason=reason,
+                )
             link = self.link(session, peer.id)
             link.last_ok_at, link.failing, link.last_error = now, False, None
             link.last_latency_ms = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,9 @@ from airrc.crypto.trust import NodeCard, parse_card, verify_card, verify_rotatio
 from airrc.errors import CardRotationRefused, Conflict, InputError, TrustError, UnknownIssuer
 from airrc.store.db import Base, Store, UTCDateTime, utcnow
 
-__all__ = ["PinnedCard", "TrustStore", "parse_card_chain"]
+__all__ = ["CARD_CACHE_SECONDS", "PinnedCard", "TrustStore", "parse_card_chain"]
+
+CARD_CACHE_SECONDS = 10.0
 
 
 class PinnedCard(Base):
@@ -56,7 +59,8 @@ class TrustStore:
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._cache: dict[str, list[_Entry]] = {}
+        self._cache: dict[str, tuple[float, list[_Entry]]] = {}
+        self._current: dict[str, tuple[float, NodeCard]] = {}
         self._lock = threading.Lock()
 
     def pin_chain(self, session: Session, chain: list[NodeCard], *, is_self: bool = False) -> NodeCard:
@@ -105,9 +109,23 @@ class TrustStore:
         session.flush()
         with self._lock:
             self._cache.pop(node_id, None)
+            self._current.pop(node_id, None)
         return chain[-1]
 
     def current(self, session: Session, node_id: str) -> NodeCard:
+        """The latest pinned card of ``node_id``; cached briefly, since pins made by another process
+        (``airrc card import`` beside a running server) must show up without a restart."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._current.get(node_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        card = self._load_current(session, node_id)
+        with self._lock:
+            self._current[node_id] = (now + CARD_CACHE_SECONDS, card)
+        return card
+
+    def _load_current(self, session: Session, node_id: str) -> NodeCard:
         row = session.scalar(
             select(PinnedCard)
             .where(PinnedCard.node_id == node_id)
@@ -142,8 +160,10 @@ class TrustStore:
 
     def verifier_for(self, issuer: str, at: datetime) -> HybridVerifier:
         """The key in force for ``issuer`` at ``at``; raises :class:`UnknownIssuer` if not pinned."""
+        now = time.monotonic()
         with self._lock:
-            entries = self._cache.get(issuer)
+            cached = self._cache.get(issuer)
+        entries = cached[1] if cached is not None and cached[0] > now else None
         if entries is None:
             with self._store.read_session() as session:
                 cards = self.chain(session, issuer)
@@ -151,7 +171,7 @@ class TrustStore:
                 raise UnknownIssuer(f"issuer {issuer[:16]}… is not a pinned node")
             entries = [_Entry(c.valid_from, c.serial, c.keys.verifier()) for c in cards]
             with self._lock:
-                self._cache[issuer] = entries
+                self._cache[issuer] = (now + CARD_CACHE_SECONDS, entries)
         chosen = entries[0]
         for entry in entries:
             if entry.valid_from <= at:

@@ -21,7 +21,9 @@ __all__ = ["router"]
 router = APIRouter(prefix="/federation/v1", tags=["federation"])
 
 
-def _authenticate(node: Node, request: Request, body: bytes) -> NodeCard:
+def _authenticate(
+    node: Node, request: Request, body: bytes, *, record_nonce: bool = True
+) -> tuple[NodeCard, str]:
     """The pinned peer that signed this request, after the whole signing profile and the replay check."""
     cards: dict[str, NodeCard] = {}
 
@@ -47,10 +49,11 @@ def _authenticate(node: Node, request: Request, body: bytes) -> NodeCard:
     card = cards.get(sender_id)
     if card is None:
         raise FederationAuthError("the request is signed by an unknown key", code="federation.unknown_key")
-    with node.store.session() as session:
-        if not node.inbox.remember_nonce(session, nonce, sender_id):
-            raise FederationAuthError("this request was already received", code="federation.replayed")
-    return card
+    if record_nonce:
+        with node.store.session() as session:
+            if not node.inbox.remember_nonce(session, nonce, sender_id):
+                raise FederationAuthError("this request was already received", code="federation.replayed")
+    return card, nonce
 
 
 def _signed(node: Node, request: Request, status: int, doc: dict[str, Any]) -> Response:
@@ -72,9 +75,10 @@ def _signed(node: Node, request: Request, status: int, doc: dict[str, Any]) -> R
 async def push(request: Request, node: NodeDep) -> Response:
     """Accept a batch; answer with our signed receipt for what was accepted and a code for each refusal."""
     body = await request.body()
-    sender = _authenticate(node, request, body)
+    # The nonce is recorded in the same transaction as the batch it authenticates.
+    sender, nonce = _authenticate(node, request, body, record_nonce=False)
     items = node.inbox.parse_batch(body)
-    result = node.inbox.accept(sender, items)
+    result = node.inbox.accept(sender, items, nonce=nonce)
     doc: dict[str, Any] = {
         "receipt": result.receipt.to_json() if result.receipt is not None else None,
         "accepted": result.accepted,
@@ -95,7 +99,7 @@ async def pull(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> Response:
     """Catch-up: what we issued after ``since`` that the signing peer may see."""
-    sender = _authenticate(node, request, await request.body())
+    sender, _nonce = _authenticate(node, request, await request.body())
     limit = min(limit, node.settings.limits.max_batch_length)
     with node.store.read_session() as session:
         items, following = statements_for(session, node.id, sender.id, since, limit)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text, insert, select, text, update
+from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from airrc.crypto.keys import NodeIdentity
@@ -213,21 +213,32 @@ class _Tiles:
             index += take
 
     def flush(self) -> None:
-        new = [k for k in self.dirty if k not in self.stored]
-        old = [k for k in self.dirty if k in self.stored]
+        """Write the changed tiles straight through the driver (an append touches a handful per level)."""
+        connection = self.session.connection()
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        new = [
+            (lv, t, bytes(self.tiles[(lv, t)])) for lv, t in sorted(self.dirty) if (lv, t) not in self.stored
+        ]
+        old = [(bytes(self.tiles[(lv, t)]), lv, t) for lv, t in sorted(self.dirty) if (lv, t) in self.stored]
         if new:
-            self.session.execute(
-                insert(LedgerTile),
-                [{"level": lv, "tile": t, "data": bytes(self.tiles[(lv, t)])} for lv, t in new],
+            connection.exec_driver_sql(
+                _marks("INSERT INTO ledger_tiles (level, tile, data) VALUES (?, ?, ?)", mark), new
             )
-        for lv, t in old:
-            self.session.execute(
-                update(LedgerTile)
-                .where(LedgerTile.level == lv, LedgerTile.tile == t)
-                .values(data=bytes(self.tiles[(lv, t)]))
+        if old:
+            connection.exec_driver_sql(
+                _marks("UPDATE ledger_tiles SET data = ? WHERE level = ? AND tile = ?", mark), old
             )
         self.stored.update(self.dirty)
         self.dirty.clear()
+
+
+def _marks(sql: str, mark: str) -> str:
+    """Constant SQL with ``?`` placeholders, in the driver's paramstyle (psycopg wants ``%s``)."""
+    return sql if mark == "?" else sql.replace("?", mark)
+
+
+def _has_state(session: Session) -> bool:
+    return session.execute(text("SELECT 1 FROM ledger_state WHERE id = 1")).first() is not None
 
 
 class TransparencyLog:
@@ -286,12 +297,15 @@ class TransparencyLog:
         new_size = size + len(entries)
         new_root = subtree_hash(tiles, 0, new_size)
         tiles.flush()
-        row = session.get(LedgerState, 1)
-        if row is None:
-            session.add(LedgerState(id=1, size=new_size, root=new_root, updated_at=utcnow()))
+        connection = session.connection()
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        values = (new_size, new_root, utcnow())
+        if size == 0 and state.root == EMPTY_ROOT and not _has_state(session):
+            create = "INSERT INTO ledger_state (id, size, root, updated_at) VALUES (1, ?, ?, ?)"
+            connection.exec_driver_sql(_marks(create, mark), values)
         else:
-            row.size, row.root, row.updated_at = new_size, new_root, utcnow()
-        session.flush()
+            change = "UPDATE ledger_state SET size = ?, root = ?, updated_at = ? WHERE id = 1"
+            connection.exec_driver_sql(_marks(change, mark), values)
         return size
 
     # -- reads and proofs --------------------------------------------------------------------------------

@@ -16,10 +16,9 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    insert,
     select,
-    update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from airrc.crypto.canonical import parse_json
@@ -38,7 +37,16 @@ from airrc.statements import (
 )
 from airrc.store.db import Base, UTCDateTime, utcnow
 
-__all__ = ["Draft", "IssuerSeq", "StatementAudience", "StatementLog", "StatementRow", "StoredHook"]
+__all__ = [
+    "Draft",
+    "IssuerSeq",
+    "LogAppend",
+    "StatementAudience",
+    "StatementLog",
+    "StatementRow",
+    "StoredHook",
+    "StoredRow",
+]
 
 
 class IssuerSeq(Base):
@@ -86,7 +94,17 @@ class StatementAudience(Base):
     node_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
 
 
-StoredHook = Callable[[Session, list[tuple[SignedStatement, StatementRow]]], None]
+@dataclass(frozen=True)
+class StoredRow:
+    """Where a statement was stored: what the hooks need."""
+
+    row_id: int
+    local: bool
+    log_index: int | None
+
+
+StoredHook = Callable[[Session, list[tuple[SignedStatement, StoredRow]]], None]
+LogAppend = Callable[[Session, list[bytes]], int]
 
 
 @dataclass(frozen=True)
@@ -110,20 +128,24 @@ class StatementLog:
     signer: HybridSigner
     max_statement_bytes: int
     hooks: list[StoredHook] = field(default_factory=list)
+    # Appends our own statements' digests to our log, in the same transaction, before they are stored.
+    log_append: LogAppend | None = None
 
     def next_seqs(self, session: Session, count: int = 1) -> int:
         """Reserve ``count`` sequence numbers; returns the first. The row lock holds until commit."""
-        bind = session.get_bind()
-        dialect_insert: Any = postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
-        stmt = dialect_insert(IssuerSeq).values(issuer=self.node_id, last_seq=0)
-        session.execute(stmt.on_conflict_do_nothing(index_elements=["issuer"]))
-        result = session.execute(
-            update(IssuerSeq)
-            .where(IssuerSeq.issuer == self.node_id)
-            .values(last_seq=IssuerSeq.last_seq + count)
-            .returning(IssuerSeq.last_seq)
+        connection = session.connection()
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        bump = "UPDATE issuer_seq SET last_seq = last_seq + ? WHERE issuer = ? RETURNING last_seq".replace(
+            "?", mark
         )
-        return int(result.scalar_one()) - count + 1
+        row = connection.exec_driver_sql(bump, (count, self.node_id)).first()
+        if row is None:
+            create = "INSERT INTO issuer_seq (issuer, last_seq) VALUES (?, 0) ON CONFLICT (issuer) DO NOTHING"
+            connection.exec_driver_sql(create.replace("?", mark), (self.node_id,))
+            row = connection.exec_driver_sql(bump, (count, self.node_id)).first()
+        if row is None:
+            raise StatementError("could not reserve a sequence number", code="store.seq_unavailable")
+        return int(row[0]) - count + 1
 
     def issue(
         self,
@@ -170,47 +192,59 @@ class StatementLog:
         self.store_many(session, signed, local=True)
         return signed
 
-    def store(self, session: Session, signed: SignedStatement, *, local: bool) -> StatementRow:
+    def store(self, session: Session, signed: SignedStatement, *, local: bool) -> StoredRow:
         """Insert one (verified) statement and run the hooks; the caller owns the transaction."""
         return self.store_many(session, [signed], local=local)[0]
 
     def store_many(
         self, session: Session, items: Sequence[SignedStatement], *, local: bool
-    ) -> list[StatementRow]:
-        """Insert (verified) statements and run the hooks once for all of them."""
-        rows: list[StatementRow] = []
-        for signed in items:
-            data = signed.canonical()
+    ) -> list[StoredRow]:
+        """Insert (verified) statements, log our own, and run the hooks once for all of them."""
+        if not items:
+            return []
+        datas = [signed.canonical() for signed in items]
+        for data in datas:
             if len(data) > self.max_statement_bytes:
                 raise StatementError(
                     f"statement is {len(data)} bytes, over the {self.max_statement_bytes} limit",
                     code="statement.too_large",
                 )
-            st = signed.statement
-            rows.append(
-                StatementRow(
-                    statement_id=st.id,
-                    issuer=st.issuer,
-                    seq=st.seq,
-                    kind=st.kind,
-                    digest=signed.digest().hex(),
-                    issued_at=st.issued_at_datetime,
-                    stored_at=utcnow(),
-                    audience_public=st.audience == PUBLIC,
-                    tlp=st.tlp,
-                    local=local,
-                    data=data,
-                )
-            )
-        session.add_all(rows)
-        session.flush()
+        log_indices: list[int | None] = [None] * len(items)
+        if local and self.log_append is not None:
+            first = self.log_append(session, [signed.digest() for signed in items])
+            log_indices = [first + i for i in range(len(items))]
+        now = utcnow()
+        values = [
+            {
+                "statement_id": signed.statement.id,
+                "issuer": signed.statement.issuer,
+                "seq": signed.statement.seq,
+                "kind": signed.statement.kind,
+                "digest": signed.digest().hex(),
+                "issued_at": signed.statement.issued_at_datetime,
+                "stored_at": now,
+                "audience_public": signed.statement.audience == PUBLIC,
+                "tlp": signed.statement.tlp,
+                "local": local,
+                "data": data,
+                "log_index": index,
+            }
+            for signed, data, index in zip(items, datas, log_indices, strict=True)
+        ]
+        row_ids = list(
+            session.execute(
+                insert(StatementRow).returning(StatementRow.row_id, sort_by_parameter_order=True), values
+            ).scalars()
+        )
         audience = [
-            StatementAudience(statement_row=row.row_id, node_id=n)
-            for signed, row in zip(items, rows, strict=True)
+            {"statement_row": row_id, "node_id": n}
+            for signed, row_id in zip(items, row_ids, strict=True)
             if signed.statement.audience != PUBLIC
             for n in signed.statement.audience
         ]
-        session.add_all(audience)
+        if audience:
+            session.execute(insert(StatementAudience), audience)
+        rows = [StoredRow(row_id, local, index) for row_id, index in zip(row_ids, log_indices, strict=True)]
         pairs = list(zip(items, rows, strict=True))
         for hook in self.hooks:
             hook(session, pairs)
