@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from _results import write_section
 from airrc.config import Settings
-from airrc.demo import DemoNode, airrc, demo_nodes
+from airrc.demo import DemoNode, demo_nodes, exchange_cards
 from airrc.federation.outbox import OutboxItem
 from airrc.node import Node
 from airrc.store.statements import Draft
@@ -62,22 +62,9 @@ def setup(nodes: list[DemoNode]) -> None:
     for node in nodes:
         node.env = ENV
         node.init()
-    cards = {n.name: airrc("card", "export", home=n.home) for n in nodes}
+    exchange_cards(nodes)
     for node in nodes:
-        for other in nodes:
-            if other is not node:
-                airrc("card", "import", "-", home=node.home, stdin=cards[other.name])
-        node.token = airrc(
-            "token",
-            "create",
-            "--principal",
-            "admin",
-            "--expires",
-            "1",
-            "--password-stdin",
-            home=node.home,
-            stdin=node.password + "\n",
-        ).strip()
+        node.create_token()
         node.start()
     with httpx.Client() as client:
         for node in nodes:

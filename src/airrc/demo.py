@@ -18,7 +18,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["DemoNode", "run_demo"]
+__all__ = ["DemoNode", "demo_nodes", "exchange_cards", "run_demo"]
 
 NAMES = ("us-demo", "cn-demo")
 START_TIMEOUT = 30.0
@@ -78,6 +78,21 @@ class DemoNode:
             stdin=self.password + "\n",
         )
 
+    def create_token(self) -> str:
+        """An admin API token (the personal key unlocked by the password) for this node."""
+        self.token = airrc(
+            "token",
+            "create",
+            "--principal",
+            "admin",
+            "--expires",
+            "1",
+            "--password-stdin",
+            home=self.home,
+            stdin=self.password + "\n",
+        ).strip()
+        return self.token
+
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
@@ -121,6 +136,15 @@ class DemoNode:
             self.process.wait(timeout=10)
 
 
+def exchange_cards(nodes: list[DemoNode]) -> None:
+    """Every node pins every other node's card, through the CLI, as operators would out of band."""
+    cards = {node.name: airrc("card", "export", home=node.home) for node in nodes}
+    for node in nodes:
+        for other in nodes:
+            if other is not node:
+                airrc("card", "import", "-", home=node.home, stdin=cards[other.name])
+
+
 @contextmanager
 def demo_nodes(base: Path) -> Iterator[list[DemoNode]]:
     nodes = [DemoNode(name, base / name, free_port(), password=f"demo-{name}-password") for name in NAMES]
@@ -140,23 +164,9 @@ def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
             for node in nodes:
                 node.init()
         with console.status("exchanging cards out of band…"):
-            cards = {node.name: airrc("card", "export", home=node.home) for node in nodes}
+            exchange_cards(nodes)
             for node in nodes:
-                for other in nodes:
-                    if other is not node:
-                        airrc("card", "import", "-", home=node.home, stdin=cards[other.name])
-            for node in nodes:
-                node.token = airrc(
-                    "token",
-                    "create",
-                    "--principal",
-                    "admin",
-                    "--expires",
-                    "1",
-                    "--password-stdin",
-                    home=node.home,
-                    stdin=node.password + "\n",
-                ).strip()
+                node.create_token()
         with console.status("starting `airrc serve` processes…"):
             for node in nodes:
                 node.start()

@@ -17,6 +17,7 @@ from airrc.crypto.canonical import canonical_bytes, parse_json
 from airrc.crypto.keys import NodeIdentity, write_private_file
 from airrc.crypto.trust import NodeCard, make_genesis_card, verify_card
 from airrc.errors import ConfigError, LedgerError
+from airrc.federation.context import FederationContext
 from airrc.federation.inbox import Inbox
 from airrc.federation.outbox import Outbox
 from airrc.federation.peers import TrustStore
@@ -67,28 +68,21 @@ class Node:
             store=self.store,
         )
         self.statements.log_append = self.log.append
-        self.inbox = Inbox(
+        context = FederationContext(
             node_id=self.id,
             store=self.store,
             trust=self.trust,
             statements=self.statements,
             alerts=self.alerts,
-            max_statement_bytes=settings.limits.max_statement_bytes,
-            max_batch_length=settings.limits.max_batch_length,
-            clock_skew=self.clock_skew,
-            replay_window=self.federation_max_age,
-        )
-        self.outbox = Outbox(
-            node_id=self.id,
-            store=self.store,
-            trust=self.trust,
-            statements=self.statements,
-            alerts=self.alerts,
-            signing_key=self.identity.ed25519_key,
             max_statement_bytes=settings.limits.max_statement_bytes,
             max_batch_length=settings.limits.max_batch_length,
             clock_skew=self.clock_skew,
             request_max_age=self.federation_max_age,
+        )
+        self.inbox = Inbox(context)
+        self.outbox = Outbox(
+            context,
+            signing_key=self.identity.ed25519_key,
             max_backoff=timedelta(seconds=settings.federation_max_backoff_seconds),
             link_failure_after=timedelta(seconds=settings.link_failure_after_seconds),
         )

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from airrc.config import Settings
-from airrc.demo import DemoNode, airrc, free_port
+from airrc.demo import DemoNode, exchange_cards, free_port
 from airrc.node import Node
 
 FAST = {
@@ -41,11 +41,7 @@ class Cluster:
         return node
 
     def pin_all(self) -> None:
-        cards = {name: airrc("card", "export", home=n.home) for name, n in self.nodes.items()}
-        for name, node in self.nodes.items():
-            for other, card in cards.items():
-                if other != name:
-                    airrc("card", "import", "-", home=node.home, stdin=card)
+        exchange_cards(list(self.nodes.values()))
 
     def start(self, *names: str) -> None:
         for name in names or tuple(self.nodes):

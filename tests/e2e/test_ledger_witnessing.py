@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import delete
 
 from airrc.config import Settings
-from airrc.demo import DemoNode, airrc, demo_nodes
+from airrc.demo import DemoNode, airrc, demo_nodes, exchange_cards
 from airrc.ledger.checkpoint import parse_note, verify_checkpoint, verify_cosignature
 from airrc.ledger.log import LedgerCheckpoint, LedgerCosignature, LedgerState, LedgerTile
 from airrc.node import Node
@@ -47,10 +47,7 @@ def nodes(tmp_path):
     with demo_nodes(tmp_path) as pair:
         for node in pair:
             node.init()
-        cards = {n.name: airrc("card", "export", home=n.home) for n in pair}
-        for node in pair:
-            other = next(o for o in pair if o is not node)
-            airrc("card", "import", "-", home=node.home, stdin=cards[other.name])
+        exchange_cards(pair)
         for node in pair:
             node.start()
         with httpx.Client() as client:

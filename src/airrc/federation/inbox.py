@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Integer, LargeBinary, String, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from airrc.alerts import Alerts
 from airrc.crypto.trust import NodeCard
 from airrc.errors import Error, InputError
+from airrc.federation.context import FederationContext
 from airrc.federation.httpsig import FederationAuthError
-from airrc.federation.peers import TrustStore
 from airrc.statements import SignedStatement, kind_spec, parse_signed_statement, verify_statement
-from airrc.store.db import Base, Store, UTCDateTime, utcnow
-from airrc.store.statements import StatementLog, StatementRow
+from airrc.store.db import Base, UTCDateTime, utcnow
+from airrc.store.statements import StatementRow
 
 __all__ = [
     "OBSERVER_KINDS",
@@ -80,28 +79,17 @@ class BatchResult:
 class Inbox:
     """Accepts batches of statements from authenticated peers."""
 
-    def __init__(
-        self,
-        *,
-        node_id: str,
-        store: Store,
-        trust: TrustStore,
-        statements: StatementLog,
-        alerts: Alerts,
-        max_statement_bytes: int,
-        max_batch_length: int,
-        clock_skew: timedelta,
-        replay_window: timedelta,
-    ) -> None:
-        self.node_id = node_id
-        self.store = store
-        self.trust = trust
-        self.statements = statements
-        self.alerts = alerts
-        self.max_statement_bytes = max_statement_bytes
-        self.max_batch_length = max_batch_length
-        self.clock_skew = clock_skew
-        self.replay_window = replay_window
+    def __init__(self, context: FederationContext) -> None:
+        self.context = context
+        self.node_id = context.node_id
+        self.store = context.store
+        self.trust = context.trust
+        self.statements = context.statements
+        self.alerts = context.alerts
+        self.max_statement_bytes = context.max_statement_bytes
+        self.max_batch_length = context.max_batch_length
+        self.clock_skew = context.clock_skew
+        self.replay_window = context.request_max_age
 
     def remember_nonce(self, session: Session, nonce: str, sender: str) -> bool:
         """Record a request nonce; False if it was already seen inside the replay window."""

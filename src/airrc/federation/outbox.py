@@ -34,14 +34,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from airrc.alerts import Alerts
 from airrc.crypto.trust import NodeCard
 from airrc.errors import Error, InputError
+from airrc.federation.context import FederationContext
 from airrc.federation.httpsig import sign_request, verify_response
-from airrc.federation.peers import TrustStore
 from airrc.statements import PUBLIC, SignedStatement, kind_spec, parse_signed_statement, verify_statement
-from airrc.store.db import Base, Store, UTCDateTime, utcnow
-from airrc.store.statements import StatementLog, StatementRow, StoredRow
+from airrc.store.db import Base, UTCDateTime, utcnow
+from airrc.store.statements import StatementRow, StoredRow
 
 __all__ = [
     "NOT_PUSHED",
@@ -117,30 +116,23 @@ class Outbox:
 
     def __init__(
         self,
+        context: FederationContext,
         *,
-        node_id: str,
-        store: Store,
-        trust: TrustStore,
-        statements: StatementLog,
-        alerts: Alerts,
         signing_key: ed25519.Ed25519PrivateKey,
-        max_statement_bytes: int,
-        max_batch_length: int,
-        clock_skew: timedelta,
-        request_max_age: timedelta,
         max_backoff: timedelta,
         link_failure_after: timedelta,
     ) -> None:
-        self.node_id = node_id
-        self.store = store
-        self.trust = trust
-        self.statements = statements
-        self.alerts = alerts
+        self.context = context
+        self.node_id = context.node_id
+        self.store = context.store
+        self.trust = context.trust
+        self.statements = context.statements
+        self.alerts = context.alerts
+        self.max_statement_bytes = context.max_statement_bytes
+        self.max_batch_length = context.max_batch_length
+        self.clock_skew = context.clock_skew
+        self.request_max_age = context.request_max_age
         self.signing_key = signing_key
-        self.max_statement_bytes = max_statement_bytes
-        self.max_batch_length = max_batch_length
-        self.clock_skew = clock_skew
-        self.request_max_age = request_max_age
         self.max_backoff = max_backoff
         self.link_failure_after = link_failure_after
         # Set when this process queues something, so the worker delivers at once instead of at its next poll.
