@@ -67,7 +67,7 @@ class Node:
             alerts=self.alerts,
             store=self.store,
         )
-        self.statements.log_append = self.log.append
+        self.statements.log_append = self._log_batch
         context = FederationContext(
             node_id=self.id,
             store=self.store,
@@ -87,6 +87,13 @@ class Node:
             link_failure_after=timedelta(seconds=settings.link_failure_after_seconds),
         )
         self.statements.hooks.append(self.outbox.enqueue)
+
+    def _log_batch(self, session: Session, digests: list[bytes]) -> int:
+        # Checkpoints are signed at the end of each batch and periodically, never once per entry.
+        first = self.log.append(session, digests)
+        if len(digests) > 1:
+            self.log.checkpoint(session)
+        return first
 
     @property
     def id(self) -> str:

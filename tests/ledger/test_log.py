@@ -125,3 +125,22 @@ def test_two_processes_appending_to_one_postgres_log_leave_a_consistent_tree(mak
         assert state.root == root(everything)
         assert len(set(everything)) == state.size
         assert node.log.root_at(session, state.size, cached=False) == state.root
+
+
+def test_a_batch_of_statements_ends_with_a_signed_checkpoint(node):
+    from airrc.ledger.checkpoint import parse_checkpoint_text
+    from airrc.store.statements import Draft
+
+    with node.store.session() as session:
+        node.statements.issue(session, kind="node.ping", body={"nonce": "single", "sent_at": "t"})
+        single_size = node.log.state(session).size
+        latest = node.log.latest_checkpoint(session)
+    assert latest is None or latest.size < single_size  # one entry: no checkpoint of its own
+    drafts = [Draft(kind="node.ping", body={"nonce": str(i), "sent_at": "t"}) for i in range(3)]
+    with node.store.session() as session:
+        node.statements.issue_many(session, drafts)
+        size = node.log.state(session).size
+        note = node.log.checkpoint(session)
+        latest = node.log.latest_checkpoint(session)
+    assert latest.size == size == single_size + 3
+    assert parse_checkpoint_text(note.text).size == size
