@@ -16,6 +16,7 @@ internals. HTTP statuses are assigned in :mod:`airrc.api.app`, not here.
     ├── StatementError              statement.*
     ├── LedgerError                 ledger.*
     │   └── ProofError              ledger.bad_proof, ledger.inconsistent, …
+    ├── ControlError                control.*
     ├── StoreError                  store.*
     ├── AuthError                   auth.*
     │   └── Forbidden               auth.forbidden
@@ -32,6 +33,7 @@ __all__ = [
     "CardRotationRefused",
     "ConfigError",
     "Conflict",
+    "ControlError",
     "CryptoError",
     "Error",
     "Forbidden",
@@ -114,6 +116,10 @@ class LedgerError(Error):
 
 class ProofError(LedgerError):
     default_code = "ledger.bad_proof"
+
+
+class ControlError(Error):
+    default_code = "control.error"
 
 
 class StoreError(Error):

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from airrc.alerts import AlertNotifier, Alerts
 from airrc.api.auth import PrincipalRow, Principals
 from airrc.config import Settings
+from airrc.control.policy import load_catalog
+from airrc.control.service import ControlService
 from airrc.crypto.canonical import canonical_bytes, parse_json
 from airrc.crypto.keys import NodeIdentity, write_private_file
 from airrc.crypto.trust import NodeCard, make_genesis_card, verify_card
@@ -87,6 +89,15 @@ class Node:
             link_failure_after=timedelta(seconds=settings.link_failure_after_seconds),
         )
         self.statements.hooks.append(self.outbox.enqueue)
+        self.control = ControlService(
+            node_id=self.id,
+            node_keys=self.card.keys,
+            identity=self.identity,
+            store=self.store,
+            statements=self.statements,
+            alerts=self.alerts,
+            catalog=load_catalog(),
+        )
 
     def _log_batch(self, session: Session, digests: list[bytes]) -> int:
         # Checkpoints are signed at the end of each batch and periodically, never once per entry.

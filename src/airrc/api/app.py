@@ -22,9 +22,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from airrc import __version__
 from airrc.api.deps import AdminDep, CurrentPrincipal, NodeDep, SessionDep, WatchOfficerDep
 from airrc.api.limits import BodySizeLimit
+from airrc.control import routes as control_routes
 from airrc.errors import (
     AuthError,
     Conflict,
+    ControlError,
     CryptoError,
     Error,
     Forbidden,
@@ -62,6 +64,7 @@ _STATUS_BY_CLASS: tuple[tuple[type[Error], int], ...] = (
     (CryptoError, 422),
     (TrustError, 422),
     (LedgerError, 422),
+    (ControlError, 422),
 )
 _STATUS_BY_CODE: dict[str, int] = {
     "input.malformed_json": 400,
@@ -81,6 +84,15 @@ _STATUS_BY_CODE: dict[str, int] = {
     "federation.replayed": 401,
     "federation.no_nonce": 401,
     "federation.batch_too_large": 413,
+    "control.unknown_decision": 404,
+    "control.unknown_category": 422,
+    "control.duplicate_vote": 409,
+    "control.closed": 409,
+    "control.expired": 409,
+    "control.authorization_reused": 409,
+    "control.not_a_requester": 403,
+    "control.ai_cannot_vote": 403,
+    "control.requester_cannot_vote": 403,
     "auth.key_locked": 403,
     "store.not_migrated": 503,
 }
@@ -362,5 +374,6 @@ def create_app(node: Node, *, background: bool = False) -> FastAPI:
     app.include_router(_routes())
     app.include_router(ledger_routes.router)
     app.include_router(federation_routes.router)
+    app.include_router(control_routes.router)
     app.add_middleware(BodySizeLimit, limit=node.settings.limits.max_request_bytes)
     return app

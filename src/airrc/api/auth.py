@@ -249,6 +249,12 @@ class Principals:
             raise AuthError("invalid username or password", code="auth.bad_credentials")
         return row
 
+    def unlock(self, session: Session, username: str, password: str) -> AuthenticatedPrincipal:
+        """The user, acting now with their personal key unlocked (for CLI acts that carry responsibility)."""
+        row = self.check_password(session, username, password)
+        key = self._unlock_personal_key(row, password)
+        return AuthenticatedPrincipal(row.id, row.username, "user", row.role_set, "cli", key)
+
     # -- tokens ------------------------------------------------------------------------------------------
 
     def create_token(

@@ -1,0 +1,316 @@
+"""Auditing human control from the ledger alone, and audit bundles a peer verifies without seeing details.
+
+:func:`audit` is pure: given signed statements (``control.*`` and the roster statements that publish the
+approvers' keys) it checks that every executed protected action had its quorum of distinct approvers, with
+valid personal signatures, before execution and before expiry; anything else is a violation.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from airrc.control.policy import ControlError
+from airrc.control.service import verify_vote_signature
+from airrc.crypto.trust import NodeCard, verify_card, verify_rotation
+from airrc.errors import LedgerError
+from airrc.ledger.checkpoint import parse_checkpoint_text, parse_note, verify_checkpoint
+from airrc.ledger.log import TransparencyLog
+from airrc.ledger.merkle import leaf_hash, verify_inclusion
+from airrc.statements import SignedStatement, parse_signed_statement, verify_statement
+from airrc.store.statements import StatementRow
+
+__all__ = [
+    "BUNDLE_FORMAT",
+    "AuditReport",
+    "Violation",
+    "audit",
+    "export_bundle",
+    "record_rows",
+    "verify_bundle",
+]
+
+BUNDLE_FORMAT = "airrc-control-audit/v1"
+CLOCK_SKEW = timedelta(minutes=5)
+MAX_BUNDLE_STATEMENTS = 200_000
+
+
+@dataclass(frozen=True)
+class Violation:
+    decision_id: str
+    code: str
+    detail: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"decision_id": self.decision_id, "code": self.code, "detail": self.detail}
+
+
+@dataclass
+class AuditReport:
+    requests: int = 0
+    executed: int = 0
+    executed_with_quorum: int = 0
+    violations: list[Violation] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.violations
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "executed": self.executed,
+            "executed_with_quorum": self.executed_with_quorum,
+            "violations": [v.to_json() for v in self.violations],
+        }
+
+
+def _when(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _approver_keys(rosters: list[SignedStatement]) -> list[tuple[int, dict[str, tuple[str, bool]]]]:
+    """(seq, user id -> (public key, is an active approver)) for each roster, in order."""
+    out = []
+    for roster in sorted(rosters, key=lambda s: s.statement.seq):
+        users = {
+            u["user_id"]: (u["public_key"], bool(u.get("active")) and "approver" in u.get("roles", []))
+            for u in roster.statement.body.get("users", [])
+        }
+        out.append((roster.statement.seq, users))
+    return out
+
+
+def _roster_at(
+    rosters: list[tuple[int, dict[str, tuple[str, bool]]]], seq: int
+) -> dict[str, tuple[str, bool]]:
+    current: dict[str, tuple[str, bool]] = {}
+    for roster_seq, users in rosters:
+        if roster_seq < seq:
+            current = users
+    return current
+
+
+@dataclass(frozen=True)
+class _Record:
+    requests: dict[str, SignedStatement]
+    outcomes: dict[str, SignedStatement]
+    votes: dict[str, list[SignedStatement]]
+    rosters: list[tuple[int, dict[str, tuple[str, bool]]]]
+
+
+def audit(statements: list[SignedStatement]) -> AuditReport:
+    """Check every executed protected action against its request, votes and outcome."""
+    by_kind: dict[str, list[SignedStatement]] = {}
+    for signed in statements:
+        by_kind.setdefault(signed.statement.kind, []).append(signed)
+    votes: dict[str, list[SignedStatement]] = {}
+    for vote in by_kind.get("control.vote", []):
+        votes.setdefault(vote.statement.body["decision_id"], []).append(vote)
+    record = _Record(
+        requests={s.statement.body["decision_id"]: s for s in by_kind.get("control.request", [])},
+        outcomes={s.statement.body["decision_id"]: s for s in by_kind.get("control.outcome", [])},
+        votes=votes,
+        rosters=_approver_keys(by_kind.get("node.roster", [])),
+    )
+    report = AuditReport(requests=len(record.requests))
+    used: set[str] = set()
+    for execution in sorted(by_kind.get("control.execution", []), key=lambda s: s.statement.seq):
+        if execution.statement.body.get("result") != "executed":
+            continue
+        report.executed += 1
+        violation = _judge(execution, record, used)
+        if violation is None:
+            report.executed_with_quorum += 1
+        else:
+            report.violations.append(violation)
+    return report
+
+
+def _judge(execution: SignedStatement, record: _Record, used: set[str]) -> Violation | None:  # noqa: PLR0911
+    body = execution.statement.body
+    decision_id = str(body.get("decision_id"))
+    if body.get("violation"):
+        return Violation(
+            decision_id, str(body["violation"]), "the node recorded this execution as a violation"
+        )
+    request, outcome = record.requests.get(decision_id), record.outcomes.get(decision_id)
+    if request is None or outcome is None:
+        return Violation(decision_id, "control.no_decision", "no request or outcome for this execution")
+    authorization = outcome.statement.body.get("authorization") or {}
+    if outcome.statement.body.get("outcome") != "authorized" or not authorization:
+        return Violation(decision_id, "control.not_authorized", "the decision was not authorized")
+    if authorization.get("id") != body.get("authorization") or authorization["id"] in used:
+        return Violation(decision_id, "control.authorization_mismatch", "no fresh authorization is quoted")
+    used.add(authorization["id"])
+    if outcome.statement.seq >= execution.statement.seq:
+        return Violation(
+            decision_id, "control.out_of_order", "the authorization was recorded after execution"
+        )
+    expires_at = _when(request.statement.body["expires_at"])
+    if execution.statement.issued_at_datetime > expires_at:
+        return Violation(
+            decision_id, "control.authorization_expired", "executed after the authorization expired"
+        )
+    approvers = _valid_approvers(record, decision_id, request, outcome, expires_at)
+    quorum = int(request.statement.body.get("quorum", 1))
+    if len(approvers) < quorum:
+        return Violation(decision_id, "control.no_quorum", f"{len(approvers)} valid approvals of {quorum}")
+    return None
+
+
+def _valid_approvers(
+    record: _Record,
+    decision_id: str,
+    request: SignedStatement,
+    outcome: SignedStatement,
+    expires_at: datetime,
+) -> set[str]:
+    """Distinct approvers whose personally signed yes came before the outcome and the expiry, and whose key
+    the roster published (with the approver role) before they voted; never the requester."""
+    requester = request.statement.body.get("requester")
+    approvers: set[str] = set()
+    for vote in record.votes.get(decision_id, []):
+        vb = vote.statement.body
+        try:
+            verify_vote_signature(vb)
+        except ControlError:
+            continue
+        key, is_approver = _roster_at(record.rosters, vote.statement.seq).get(vb["voter"], ("", False))
+        if (
+            vb["vote"] == "approve"
+            and vb["voter"] != requester
+            and is_approver
+            and key == vb["voter_key"]
+            and _when(vb["at"]) <= expires_at
+            and vote.statement.seq < outcome.statement.seq
+        ):
+            approvers.add(vb["voter"])
+    return approvers
+
+
+# -- bundles -------------------------------------------------------------------------------------------------
+
+
+def verify_bundle(
+    doc: Any, *, pinned_chain: list[NodeCard] | None, max_bytes: int
+) -> tuple[NodeCard, AuditReport]:
+    """Verify an audit bundle (cards, checkpoint, statements with inclusion proofs) and audit it.
+
+    ``pinned_chain`` is what this node pinned for the bundle's issuer; the bundle's card must extend it.
+    Raises on any tampering; returns the issuer's card and the report.
+    """
+    if not isinstance(doc, dict) or doc.get("format") != BUNDLE_FORMAT:
+        raise ControlError("not an airrc control audit bundle", code="control.bad_bundle")
+    try:
+        chain = [NodeCard.model_validate(c) for c in doc["cards"]]
+        items = doc["statements"]
+        note = parse_note(doc["checkpoint"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ControlError("the audit bundle is malformed", code="control.bad_bundle") from exc
+    if not chain or not isinstance(items, list) or len(items) > MAX_BUNDLE_STATEMENTS:
+        raise ControlError("the audit bundle is malformed", code="control.bad_bundle")
+    verify_card(chain[0])
+    for before, after in itertools.pairwise(chain):
+        verify_rotation(before, after)
+    card = chain[-1]
+    if pinned_chain is None or not pinned_chain or pinned_chain[0].id != card.id:
+        raise ControlError("the bundle's node is not a pinned peer", code="trust.unknown_issuer")
+    if any(p.to_json() != c.to_json() for p, c in zip(pinned_chain, chain, strict=False)):
+        raise ControlError("the bundle's cards differ from the pinned ones", code="control.bad_bundle")
+    checkpoint = verify_checkpoint(note, card)
+    parse_checkpoint_text(note.text)
+
+    class _Keys:
+        def verifier_for(self, issuer: str, at: datetime) -> Any:
+            if issuer != card.id:
+                raise ControlError("a bundled statement is from another node", code="control.bad_bundle")
+            chosen = chain[0]
+            for c in chain:
+                if c.valid_from <= at:
+                    chosen = c
+            return chosen.keys.verifier()
+
+    statements: list[SignedStatement] = []
+    for item in items:
+        try:
+            signed = parse_signed_statement(item["statement"], max_bytes=max_bytes)
+            index = int(item["index"])
+            proof = [base64.b64decode(h, validate=True) for h in item["proof"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ControlError("a bundled statement is malformed", code="control.bad_bundle") from exc
+        verify_statement(
+            signed, keyring=_Keys(), for_node=card.id, max_bytes=max_bytes, clock_skew=CLOCK_SKEW
+        )
+        try:
+            verify_inclusion(leaf_hash(signed.digest()), index, checkpoint.size, proof, checkpoint.root)
+        except LedgerError as exc:
+            raise ControlError(
+                f"statement {signed.statement.id} is not in the checkpointed log", code="control.not_in_log"
+            ) from exc
+        statements.append(signed)
+    return card, audit(statements)
+
+
+def record_rows(
+    session: Session,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    below: int | None = None,
+) -> list[StatementRow]:
+    """This node's own logged control statements in the time range, and every roster (approver keys)."""
+    query = (
+        select(StatementRow)
+        .where(
+            StatementRow.local.is_(True),
+            StatementRow.log_index.is_not(None),
+            or_(StatementRow.kind.like("control.%"), StatementRow.kind == "node.roster"),
+        )
+        .order_by(StatementRow.seq)
+    )
+    if below is not None:
+        query = query.where(StatementRow.log_index < below)
+    return [
+        row
+        for row in session.scalars(query)
+        if row.kind == "node.roster"
+        or not ((since and row.issued_at < since) or (until and row.issued_at > until))
+    ]
+
+
+def export_bundle(
+    session: Session,
+    *,
+    log: TransparencyLog,
+    chain: list[NodeCard],
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, Any]:
+    """This node's control record (and the rosters that publish approver keys), with inclusion proofs
+    against a freshly signed checkpoint. Bodies carry only commitments; details stay sealed to this node."""
+    note = log.checkpoint(session)
+    size = parse_checkpoint_text(note.text).size
+    items = []
+    for row in record_rows(session, since=since, until=until, below=size):
+        index = int(row.log_index or 0)
+        items.append(
+            {
+                "statement": json.loads(row.data),
+                "index": index,
+                "proof": [base64.b64encode(h).decode() for h in log.inclusion_proof(session, index, size)],
+            }
+        )
+    return {
+        "format": BUNDLE_FORMAT,
+        "cards": [c.to_json() for c in chain],
+        "checkpoint": note.serialise(),
+        "statements": items,
+    }

@@ -1,0 +1,193 @@
+"""The decision flow over the API, in-process: every bad input refused with its code and recorded."""
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from airrc.api.app import create_app
+from airrc.control.audit import audit, export_bundle, record_rows, verify_bundle
+from airrc.statements import parse_signed_statement
+
+PASSWORDS = {
+    "ann": "approver ann pass",
+    "bob": "approver bob pass",
+    "cat": "approver cat pass",
+    "dan": "analyst dan pass!",
+    "eve": "analyst+approver",
+}
+ACTION = {"operation": "shutdown", "substation": "North-7", "grid": "test"}
+
+
+@pytest.fixture
+def env(node):
+    with node.store.session() as s:
+        for name in ("ann", "bob", "cat"):
+            node.add_user(s, name, PASSWORDS[name], ["approver"])
+        node.add_user(s, "dan", PASSWORDS["dan"], ["analyst"])
+        node.add_user(s, "eve", PASSWORDS["eve"], ["analyst", "approver"])
+        planner = node.principals.add_service(s, "grid-planner")
+        from datetime import timedelta
+
+        ai_token = node.principals.create_token(s, planner, lifetime=timedelta(hours=1))
+    client = TestClient(create_app(node))
+    tokens = {"ai": ai_token}
+    for name, password in PASSWORDS.items():
+        r = client.post("/api/v1/auth/login", json={"username": name, "password": password})
+        tokens[name] = r.json()["token"]
+    return node, client, tokens
+
+
+def _h(token):
+    return {"authorization": f"Bearer {token}"}
+
+
+def _request(client, token, category="critical_infrastructure_shutdown", expiry=None):
+    r = client.post(
+        "/control/v1/decisions",
+        headers=_h(token),
+        json={
+            "category": category,
+            "action": ACTION,
+            "rationale": "load shedding to stop cascading failure",
+            "confidence": 0.82,
+            "evidence": [],
+            "expiry_seconds": expiry,
+        },
+    )
+    return r
+
+
+def _vote(client, token, decision, approve=True):
+    return client.post(
+        f"/control/v1/decisions/{decision}/votes",
+        headers=_h(token),
+        json={"approve": approve, "reason": "checked with the grid operator"},
+    )
+
+
+def _err(r, status, code):
+    assert r.status_code == status, r.text
+    assert r.json()["error"]["code"] == code
+
+
+def test_bad_inputs_are_refused_with_codes_and_recorded(env):
+    node, client, t = env
+    _err(_request(client, t["ai"], category="launch_everything"), 422, "control.unknown_category")
+    _err(_request(client, t["ann"]), 403, "control.not_a_requester")
+    decision = _request(client, t["ai"]).json()["decision"]["id"]
+    _err(_vote(client, t["ai"], decision), 403, "control.ai_cannot_vote")
+    _err(_vote(client, t["dan"], decision), 403, "auth.forbidden")
+    assert _vote(client, t["ann"], decision).json()["state"] == "pending"
+    _err(_vote(client, t["ann"], decision), 409, "control.duplicate_vote")
+    # A requester that is also an approver may not approve its own request.
+    own = _request(client, t["eve"]).json()["decision"]["id"]
+    _err(_vote(client, t["eve"], own), 403, "control.requester_cannot_vote")
+    # Late approval.
+    short = _request(client, t["ai"], expiry=1).json()["decision"]["id"]
+    time.sleep(1.2)
+    _err(_vote(client, t["bob"], short), 409, "control.expired")
+    assert client.get(f"/control/v1/decisions/{short}", headers=_h(t["ann"])).json()["state"] == "expired"
+    # Execution reports for an unknown and for a not-authorized decision: violations, refused.
+    r = client.post(
+        "/control/v1/decisions/00000000-0000-4000-8000-000000000000/execution",
+        headers=_h(t["ai"]),
+        json={"authorization_id": None, "executed": True},
+    )
+    _err(r, 404, "control.unknown_decision")
+    r = client.post(
+        f"/control/v1/decisions/{decision}/execution",
+        headers=_h(t["ai"]),
+        json={"authorization_id": None, "executed": True},
+    )
+    _err(r, 422, "control.not_authorized")
+    with node.store.read_session() as s:
+        codes = [r.code for r in node.control.refusals(s)]
+        alerts = [a.code for a in node.alerts.list(s)]
+    assert codes == [
+        "control.unknown_category",
+        "control.not_a_requester",
+        "control.ai_cannot_vote",
+        "auth.forbidden",
+        "control.duplicate_vote",
+        "control.requester_cannot_vote",
+        "control.expired",
+        "control.unknown_decision",
+        "control.not_authorized",
+    ]
+    assert alerts.count("control.violation") == 2
+    report = client.get("/control/v1/audit", headers=_h(t["ann"])).json()
+    assert report["executed"] == 2
+    assert {v["code"] for v in report["violations"]} == {"control.unknown_decision", "control.not_authorized"}
+
+
+def test_quorum_execution_reuse_and_audit_bundle(env, make_node):
+    node, client, t = env
+    decision = _request(client, t["ai"]).json()
+    did, salt = decision["decision"]["id"], decision["salt"]
+    _vote(client, t["ann"], did)
+    state = _vote(client, t["bob"], did).json()
+    assert state["state"] == "authorized"
+    doc = client.get(f"/control/v1/decisions/{did}", headers=_h(t["ai"])).json()
+    from datetime import datetime
+
+    from airrc.control.client import Authorization
+
+    grant = doc["outcome"]["statement"]["body"]["authorization"]
+    auth = Authorization(
+        did,
+        grant["id"],
+        doc["outcome"],
+        salt,
+        datetime.fromisoformat(grant["expires_at"].replace("Z", "+00:00")),
+    )
+    auth.check(ACTION, node_card=node.card)
+    with pytest.raises(Exception) as mismatch:
+        auth.check({**ACTION, "substation": "South-1"}, node_card=node.card)
+    assert mismatch.value.code == "control.authorization_mismatch"
+    r = client.post(
+        f"/control/v1/decisions/{did}/execution",
+        headers=_h(t["ai"]),
+        json={"authorization_id": grant["id"], "executed": True},
+    )
+    assert r.status_code == 200, r.text
+    again = client.post(
+        f"/control/v1/decisions/{did}/execution",
+        headers=_h(t["ai"]),
+        json={"authorization_id": grant["id"], "executed": True},
+    )
+    _err(again, 409, "control.authorization_reused")
+    with node.store.read_session() as s:
+        report = audit([parse_signed_statement(r.data, max_bytes=1 << 20) for r in record_rows(s)])
+    assert report.executed == 2
+    assert report.executed_with_quorum == 1
+    assert [v.code for v in report.violations] == ["control.authorization_reused"]
+    # The other node verifies the bundle without seeing details; tampering fails.
+    with node.store.session() as s:
+        bundle = export_bundle(s, log=node.log, chain=node.card_chain())
+    assert "North-7" not in str(bundle)
+    peer = make_node("cn-auditor")
+    with peer.store.session() as s:
+        peer.trust.pin_chain(s, node.card_chain())
+        pinned = peer.trust.chain(s, node.id)
+    card, verified = verify_bundle(bundle, pinned_chain=pinned, max_bytes=1 << 20)
+    assert card.id == node.id
+    assert verified.to_json() == report.to_json()
+    import copy
+
+    tampered = copy.deepcopy(bundle)
+    for item in tampered["statements"]:
+        if item["statement"]["statement"]["kind"] == "control.vote":
+            item["statement"]["statement"]["body"]["vote"] = "deny"
+            break
+    with pytest.raises(Exception) as bad:
+        verify_bundle(tampered, pinned_chain=pinned, max_bytes=1 << 20)
+    assert bad.value.code == "crypto.bad_signature"
+    dropped = copy.deepcopy(bundle)
+    dropped["statements"][-1]["index"] = 0
+    with pytest.raises(Exception) as moved:
+        verify_bundle(dropped, pinned_chain=pinned, max_bytes=1 << 20)
+    assert moved.value.code == "control.not_in_log"
+    with pytest.raises(Exception) as unpinned:
+        verify_bundle(bundle, pinned_chain=[], max_bytes=1 << 20)
+    assert unpinned.value.code == "trust.unknown_issuer"
