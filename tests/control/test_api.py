@@ -43,7 +43,7 @@ def _h(token):
 
 
 def _request(client, token, category="critical_infrastructure_shutdown", expiry=None):
-    r = client.post(
+    return client.post(
         "/control/v1/decisions",
         headers=_h(token),
         json={
@@ -55,7 +55,6 @@ def _request(client, token, category="critical_infrastructure_shutdown", expiry=
             "expiry_seconds": expiry,
         },
     )
-    return r
 
 
 def _vote(client, token, decision, approve=True):
