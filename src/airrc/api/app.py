@@ -17,6 +17,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airrc import __version__
@@ -277,7 +278,8 @@ def _routes() -> APIRouter:
         limits = node.settings.limits
         raw = await request.body()
         signed = parse_signed_statement(raw, max_bytes=limits.max_statement_bytes)
-        verify_statement(
+        await run_in_threadpool(
+            verify_statement,
             signed,
             keyring=node.trust,
             for_node=node.id,

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from airrc.api.deps import NodeDep
 from airrc.crypto.trust import NodeCard
@@ -75,6 +76,11 @@ def _signed(node: Node, request: Request, status: int, doc: dict[str, Any]) -> R
 async def push(request: Request, node: NodeDep) -> Response:
     """Accept a batch; answer with our signed receipt for what was accepted and a code for each refusal."""
     body = await request.body()
+    # Storage work runs in the thread pool: blocking the event loop on a database lock could deadlock.
+    return await run_in_threadpool(_push, node, request, body)
+
+
+def _push(node: Node, request: Request, body: bytes) -> Response:
     # The nonce is recorded in the same transaction as the batch it authenticates.
     sender, nonce = _authenticate(node, request, body, record_nonce=False)
     items = node.inbox.parse_batch(body)
@@ -99,7 +105,12 @@ async def pull(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> Response:
     """Catch-up: what we issued after ``since`` that the signing peer may see."""
-    sender, _nonce = _authenticate(node, request, await request.body())
+    body = await request.body()
+    return await run_in_threadpool(_pull, node, request, body, since, limit)
+
+
+def _pull(node: Node, request: Request, body: bytes, since: int, limit: int) -> Response:
+    sender, _nonce = _authenticate(node, request, body)
     limit = min(limit, node.settings.limits.max_batch_length)
     with node.store.read_session() as session:
         items, following = statements_for(session, node.id, sender.id, since, limit)

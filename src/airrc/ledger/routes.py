@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from airrc.api.deps import NodeDep, ReadSessionDep, SessionDep
 from airrc.ledger.witness import StaleSize, parse_add_checkpoint
@@ -53,7 +54,8 @@ async def add_checkpoint(request: Request, node: NodeDep) -> Response:
     body = await request.body()
     old_size, proof, note = parse_add_checkpoint(body)
     try:
-        result = node.witness.submit(old_size, proof, note)
+        # In the thread pool: the event loop must never wait on a database lock.
+        result = await run_in_threadpool(node.witness.submit, old_size, proof, note)
     except StaleSize as stale:
         return Response(f"{stale.size}\n", status_code=409, media_type="text/x.tlog.size")
     return PlainTextResponse(result.cosignature.line(), media_type="text/plain; charset=utf-8")
