@@ -13,3 +13,7 @@ def test_demo_runs_two_real_nodes():
     assert "us-demo" in result.stdout
     assert "cn-demo" in result.stdout
     assert "demo finished" in result.stdout
+    assert "receipted; latency p50" in result.stdout
+    assert "expired with 1/2 approvals" in result.stdout
+    assert "authorized, checked offline by the actuator, executed" in result.stdout
+    assert "0 violation(s)" in result.stdout

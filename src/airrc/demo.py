@@ -155,6 +155,82 @@ def demo_nodes(base: Path) -> Iterator[list[DemoNode]]:
             node.stop()
 
 
+SUBSTATION = {"operation": "shutdown", "substation": "North-7", "operator": "demo grid"}
+
+
+def human_control_scenario(us: DemoNode, cn: DemoNode, base: Path, console: Console) -> None:
+    """An AI planner asks to shut a substation down: a quorum of two humans or nothing; then cn audits."""
+    from airrc.control.client import Client, Expired
+    from airrc.crypto.trust import NodeCard
+
+    console.rule("[bold]human control: AI-proposed grid substation shutdown, quorum of two approvers")
+    for name in ("ann", "bob"):
+        airrc(
+            "user",
+            "add",
+            name,
+            "--role",
+            "approver",
+            "--password-stdin",
+            home=us.home,
+            stdin=f"{name}-approver-pw\n",
+        )
+    airrc("service", "add", "grid-planner", home=us.home)
+    token = airrc("token", "create", "--principal", "grid-planner", "--expires", "1", home=us.home).strip()
+    card = NodeCard.model_validate_json(airrc("card", "export", home=us.home))
+    with httpx.Client(timeout=60) as http:
+        sessions = {}
+        for name in ("ann", "bob"):
+            r = http.post(
+                f"{us.url}/api/v1/auth/login", json={"username": name, "password": f"{name}-approver-pw"}
+            )
+            r.raise_for_status()
+            sessions[name] = {"authorization": f"Bearer {r.json()['token']}"}
+        sdk = Client(us.url, token, node_card=card, http=http, poll_seconds=0.2)
+
+        def approve(decision_id: str, name: str) -> None:
+            http.post(
+                f"{us.url}/control/v1/decisions/{decision_id}/votes",
+                headers=sessions[name],
+                json={"approve": True, "reason": f"{name}: checked with the grid operator"},
+            ).raise_for_status()
+
+        decision_id, salt = sdk.request(
+            "critical_infrastructure_shutdown",
+            SUBSTATION,
+            confidence=0.87,
+            rationale="cascading overload predicted on the northern ring",
+            expiry_seconds=3,
+        )
+        approve(decision_id, "ann")
+        console.print("planner asks; ann approves; bob does not answer (quorum 2)…")
+        try:
+            sdk.wait(decision_id, salt, timeout=30)
+            raise RuntimeError("a decision without its quorum was authorized")
+        except Expired:
+            console.print(
+                "[yellow]expired with 1/2 approvals: no answer means no; the denial is on record[/yellow]"
+            )
+        decision_id, salt = sdk.request(
+            "critical_infrastructure_shutdown",
+            SUBSTATION,
+            confidence=0.91,
+            rationale="overload confirmed by the operator",
+        )
+        approve(decision_id, "ann")
+        approve(decision_id, "bob")
+        authorization = sdk.wait(decision_id, salt, timeout=30)
+        authorization.check(SUBSTATION, node_card=card)
+        sdk.report_execution(authorization, decision_id, executed=True)
+        console.print(
+            "[green]ann and bob approve: authorized, checked offline by the actuator, executed[/green]"
+        )
+    bundle = base / "control-audit.json"
+    airrc("control", "export-audit", "-o", str(bundle), home=us.home)
+    verdict = airrc("control", "verify-audit", str(bundle), home=cn.home)
+    console.print(f"cn-demo verifies us-demo's audit bundle without seeing the action:\n{verdict.strip()}")
+
+
 def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
     console = console or Console()
     base = Path(tempfile.mkdtemp(prefix="airrc-demo-"))
@@ -186,6 +262,7 @@ def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
                 "federation", "ping", "cn-demo", "--count", "20", "--timeout", "60", home=nodes[0].home
             )
         console.print(ping.strip())
+        human_control_scenario(nodes[0], nodes[1], base, console)
         if keep:
             console.print(f"nodes keep running; homes under {base}. Press Ctrl-C to stop.")
             for node in nodes:
