@@ -85,6 +85,7 @@ _STATUS_BY_CODE: dict[str, int] = {
     "federation.replayed": 401,
     "federation.no_nonce": 401,
     "federation.batch_too_large": 413,
+    "federation.busy": 503,
     "control.unknown_decision": 404,
     "control.unknown_category": 422,
     "control.duplicate_vote": 409,

@@ -10,7 +10,7 @@ from airrc.federation.peers import TrustStore
 from airrc.store.db import Store
 from airrc.store.statements import StatementLog
 
-__all__ = ["FederationContext"]
+__all__ = ["FederationComponent", "FederationContext"]
 
 
 @dataclass(frozen=True)
@@ -24,3 +24,19 @@ class FederationContext:
     max_batch_length: int
     clock_skew: timedelta
     request_max_age: timedelta
+
+
+class FederationComponent:
+    """Base of the inbox and the outbox: the shared context, unpacked for readable code."""
+
+    def __init__(self, context: FederationContext) -> None:
+        self.context = context
+        self.node_id = context.node_id
+        self.store = context.store
+        self.trust = context.trust
+        self.statements = context.statements
+        self.alerts = context.alerts
+        self.max_statement_bytes = context.max_statement_bytes
+        self.max_batch_length = context.max_batch_length
+        self.clock_skew = context.clock_skew
+        self.request_max_age = context.request_max_age

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from airrc.crypto.trust import NodeCard
 from airrc.errors import Error, InputError
-from airrc.federation.context import FederationContext
+from airrc.federation.context import FederationComponent, FederationContext
 from airrc.federation.httpsig import FederationAuthError
 from airrc.statements import SignedStatement, kind_spec, parse_signed_statement, verify_statement
 from airrc.store.db import Base, UTCDateTime, utcnow
@@ -32,6 +32,10 @@ __all__ = [
 OBSERVER_KINDS = frozenset(
     {"federation.receipt", "ledger.cosignature", "node.ping", "node.card", "node.roster"}
 )
+
+
+class FederationBusy(Error):
+    default_code = "federation.busy"
 
 
 class SeenNonce(Base):
@@ -76,19 +80,11 @@ class BatchResult:
     equivocations: list[Equivocation] = field(default_factory=list)
 
 
-class Inbox:
+class Inbox(FederationComponent):
     """Accepts batches of statements from authenticated peers."""
 
     def __init__(self, context: FederationContext) -> None:
-        self.context = context
-        self.node_id = context.node_id
-        self.store = context.store
-        self.trust = context.trust
-        self.statements = context.statements
-        self.alerts = context.alerts
-        self.max_statement_bytes = context.max_statement_bytes
-        self.max_batch_length = context.max_batch_length
-        self.clock_skew = context.clock_skew
+        super().__init__(context)
         self.replay_window = context.request_max_age
 
     def remember_nonce(self, session: Session, nonce: str, sender: str) -> bool:
@@ -171,7 +167,13 @@ class Inbox:
                 self._accept_one(session, sender, signed, digest, result=result, pending=pending, new=new)
             except Error as exc:
                 result.rejected.append(Rejection(index, digest, exc.code, exc.message))
-        self.statements.store_many(session, new, local=False)
+        try:
+            with session.begin_nested():
+                self.statements.store_many(session, new, local=False)
+        except IntegrityError as exc:
+            # The same statements arrived at the same moment by another path (push and catch-up): the
+            # sender retries and then finds them stored, so nothing is lost or doubled.
+            raise FederationBusy("the batch raced another delivery of the same statements; retry") from exc
         receipted = [
             d
             for d, s in zip(result.accepted, result.stored, strict=True)

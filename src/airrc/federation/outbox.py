@@ -36,7 +36,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from airrc.crypto.trust import NodeCard
 from airrc.errors import Error, InputError
-from airrc.federation.context import FederationContext
+from airrc.federation.context import FederationComponent, FederationContext
 from airrc.federation.httpsig import sign_request, verify_response
 from airrc.statements import PUBLIC, SignedStatement, kind_spec, parse_signed_statement, verify_statement
 from airrc.store.db import Base, UTCDateTime, utcnow
@@ -111,7 +111,7 @@ class DeliveryReport:
     error: str | None = None
 
 
-class Outbox:
+class Outbox(FederationComponent):
     """Enqueue this node's statements for their recipients, and deliver them."""
 
     def __init__(
@@ -122,16 +122,7 @@ class Outbox:
         max_backoff: timedelta,
         link_failure_after: timedelta,
     ) -> None:
-        self.context = context
-        self.node_id = context.node_id
-        self.store = context.store
-        self.trust = context.trust
-        self.statements = context.statements
-        self.alerts = context.alerts
-        self.max_statement_bytes = context.max_statement_bytes
-        self.max_batch_length = context.max_batch_length
-        self.clock_skew = context.clock_skew
-        self.request_max_age = context.request_max_age
+        super().__init__(context)
         self.signing_key = signing_key
         self.max_backoff = max_backoff
         self.link_failure_after = link_failure_after

@@ -169,7 +169,7 @@ class _Tiles:
             where = " OR ".join([f"(level = {mark} AND tile = {mark})"] * len(chunk))
             params = tuple(value for key in chunk for value in key)
             rows = connection.exec_driver_sql(
-                f"SELECT level, tile, data FROM ledger_tiles WHERE {where}",  # noqa: S608 - only placeholders
+                f"SELECT level, tile, data FROM ledger_tiles WHERE {where}",  # noqa: S608 - only bound parameters
                 params,
             )
             cacheable = self.cache is not None and not self.session.info.get(APPENDED)
@@ -233,7 +233,7 @@ class _Tiles:
 
 
 def _marks(sql: str, mark: str) -> str:
-    """Constant SQL with ``?`` placeholders, in the driver's paramstyle (psycopg wants ``%s``)."""
+    """Constant SQL with ``?`` parameter marks, in the driver's paramstyle (psycopg wants ``%s``)."""
     return sql if mark == "?" else sql.replace("?", mark)
 
 
