@@ -488,6 +488,18 @@ def _vote(decision_id: str, user: str, reason: str, approve: bool, home: Path | 
     )
 
 
+@control_app.command("reveal")
+def control_reveal(decision_id: Annotated[str, typer.Argument()], home: HomeOpt = None) -> None:
+    """Selective disclosure: print a decision's sealed action, rationale and salt, checked against the
+    commitments in the log, for the party you choose to show them to."""
+    node = _open(home)
+    with node.store.read_session() as session:
+        decision = node.control.get(session, decision_id)
+        request = node.statements.get(session, decision.request_statement)
+        revealed = node.control.reveal(session, request)
+    sys.stdout.write(json.dumps(revealed, indent=2, ensure_ascii=False) + "\n")
+
+
 @control_app.command("approve")
 def control_approve(
     decision_id: Annotated[str, typer.Argument()],

@@ -190,3 +190,19 @@ def test_quorum_execution_reuse_and_audit_bundle(env, make_node):
     with pytest.raises(Exception) as unpinned:
         verify_bundle(bundle, pinned_chain=[], max_bytes=1 << 20)
     assert unpinned.value.code == "trust.unknown_issuer"
+
+
+def test_selective_reveal_matches_the_logged_commitments(env):
+    node, client, t = env
+    did = _request(client, t["ai"]).json()["decision"]["id"]
+    with node.store.read_session() as s:
+        decision = node.control.get(s, did)
+        request = node.statements.get(s, decision.request_statement)
+        revealed = node.control.reveal(s, request)
+    assert revealed["action"] == ACTION
+    assert revealed["action_commitment"] == request.statement.body["action_commitment"]
+    import base64
+
+    from airrc.control.policy import commitment
+
+    assert commitment(base64.b64decode(revealed["salt"]), revealed["action"]) == revealed["action_commitment"]

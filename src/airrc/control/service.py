@@ -20,10 +20,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from airrc.alerts import Alerts
 from airrc.api.auth import AuthenticatedPrincipal
-from airrc.control.policy import Catalog, ControlError, Vote, commitment, decide, vote_payload
+from airrc.control.policy import Catalog, Vote, commitment, decide, vote_payload
 from airrc.crypto.keys import NodeIdentity, PublicKeys
-from airrc.crypto.sealing import seal
-from airrc.errors import Forbidden
+from airrc.crypto.sealing import SealedBody, open_sealed, seal
+from airrc.errors import ControlError, Forbidden
 from airrc.statements import SignedStatement, format_timestamp
 from airrc.store.db import Base, Store, UTCDateTime, utcnow
 from airrc.store.statements import StatementLog
@@ -420,6 +420,36 @@ class ControlService:
         if state is not None:
             query = query.where(DecisionRow.state == state)
         return [self._decision(session, r) for r in session.scalars(query)]
+
+    def reveal(self, session: Session, signed_request: SignedStatement) -> dict[str, Any]:
+        """Open a request's sealed details (selective disclosure): action, rationale and the salt, checked
+        against the commitments the logged statement carries, so a peer can verify what it is shown."""
+        body = signed_request.statement.body
+        opened = open_sealed(
+            SealedBody.model_validate(body["details"]),
+            recipient=self.identity,
+            recipient_id=self.node_id,
+            sender_id=self.node_id,
+            sender_verifier=self.node_keys.verifier(),
+            kind="control.request",
+            max_bytes=1 << 20,
+        )
+        salt = base64.b64decode(opened["salt"])
+        details = {"action": opened["action"], "rationale": opened["rationale"]}
+        if (
+            commitment(salt, opened["action"]) != body["action_commitment"]
+            or commitment(salt, details) != body["details_commitment"]
+        ):
+            raise ControlError("sealed details do not match their commitments", code="control.bad_commitment")
+        return {
+            "decision_id": body["decision_id"],
+            "request_statement": signed_request.statement.id,
+            "action": opened["action"],
+            "rationale": opened["rationale"],
+            "salt": opened["salt"],
+            "action_commitment": body["action_commitment"],
+            "details_commitment": body["details_commitment"],
+        }
 
     def refusals(self, session: Session, decision_id: str | None = None) -> list[RefusalRow]:
         query = select(RefusalRow).order_by(RefusalRow.id)
