@@ -58,6 +58,13 @@ def test_quorum_veto_expiry_violation_and_audit_bundle(cluster, tmp_path):
     cluster.start()
     card = NodeCard.model_validate(json.loads(airrc("card", "export", home=us.home)))
     sdk = Client(us.url, token, node_card=card, poll_seconds=0.1)
+    try:
+        _scenario(us, cn, sdk, card, tmp_path)
+    finally:
+        sdk.close()
+
+
+def _scenario(us, cn, sdk, card, tmp_path):
     approvers = {n: _login(us.url, n, f"{n} approver pw") for n in ("ann", "bob")}
 
     def vote_when_pending(votes):

@@ -78,9 +78,20 @@ class Client:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.node_card = node_card
+        self._owns_http = http is None
         self.http = http or httpx.Client(timeout=30)
         self.headers = {"authorization": f"Bearer {token}"}
         self.poll_seconds = poll_seconds
+
+    def close(self) -> None:
+        if self._owns_http:
+            self.http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.http.request(method, self.base_url + path, headers=self.headers, **kwargs)
