@@ -21,7 +21,8 @@ def test_production_kdf_defaults_are_strong():
 def test_session_token_unlocks_the_personal_key(node, principals):
     with node.store.session() as session:
         row = principals.add_user(session, "officer", "duty officer secret", ["duty_officer"])
-        token = principals.login(session, "officer", "duty officer secret", lifetime=timedelta(hours=1))
+    token = principals.login(node.store, "officer", "duty officer secret", lifetime=timedelta(hours=1))
+    with node.store.session() as session:
         plain = principals.create_token(session, row, lifetime=timedelta(hours=1))
         who = principals.authenticate(session, token)
         locked = principals.authenticate(session, plain)

@@ -199,8 +199,10 @@ def _routes() -> APIRouter:
     router = APIRouter(prefix="/api/v1")
 
     @router.post("/auth/login", response_model=TokenResponse, tags=["auth"])
-    def login(body: LoginRequest, node: NodeDep, session: SessionDep) -> TokenResponse:
-        token = node.principals.login(session, body.username, body.password, lifetime=node.session_lifetime)
+    def login(body: LoginRequest, node: NodeDep) -> TokenResponse:
+        token = node.principals.login(
+            node.store, body.username, body.password, lifetime=node.session_lifetime
+        )
         return TokenResponse(token=token, expires_in=int(node.session_lifetime.total_seconds()))
 
     @router.get("/auth/whoami", tags=["auth"])

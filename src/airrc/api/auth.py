@@ -32,7 +32,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from airrc.crypto.canonical import b64encode
 from airrc.errors import AuthError, Conflict, Forbidden, InputError, NotFound
 from airrc.statements import RosterBody, RosterEntry
-from airrc.store.db import Base, UTCDateTime, utcnow
+from airrc.store.db import Base, Store, UTCDateTime, utcnow
 
 __all__ = [
     "HUMAN_ROLES",
@@ -265,8 +265,10 @@ class Principals:
         lifetime: timedelta,
         kind: Literal["session", "api"] = "api",
         password: str | None = None,
+        personal_key: ed25519.Ed25519PrivateKey | None = None,
     ) -> str:
-        """A new bearer token, shown once; stored only as a hash. With ``password``, it unlocks the key."""
+        """A new bearer token, shown once; stored only as a hash. With ``password`` (or the already unlocked
+        ``personal_key``), the token can use the user's personal key."""
         if not principal.active:
             raise AuthError("principal is disabled", code="auth.disabled")
         if lifetime <= timedelta(0) or lifetime > timedelta(days=366):
@@ -274,8 +276,10 @@ class Principals:
         token_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         wrapped = None
-        if password is not None:
+        personal = personal_key
+        if personal is None and password is not None:
             personal = self._unlock_personal_key(principal, password)
+        if personal is not None:
             nonce = os.urandom(12)
             wrapped = nonce + ChaCha20Poly1305(_token_key(secret, token_id)).encrypt(
                 nonce, personal.private_bytes_raw(), KEY_AAD + principal.id.encode()
@@ -296,9 +300,18 @@ class Principals:
         session.flush()
         return f"{TOKEN_PREFIX}_{token_id}_{secret}"
 
-    def login(self, session: Session, username: str, password: str, *, lifetime: timedelta) -> str:
-        row = self.check_password(session, username, password)
-        return self.create_token(session, row, lifetime=lifetime, kind="session", password=password)
+    def login(self, store: Store, username: str, password: str, *, lifetime: timedelta) -> str:
+        """A session token with the personal key unlocked. The slow password work (argon2) runs in a
+        read-only transaction, so a login never holds the database's write lock."""
+        with store.read_session() as session:
+            principal = self.unlock(session, username, password)
+        with store.session() as session:
+            row = session.get(PrincipalRow, principal.id)
+            if row is None:
+                raise AuthError("invalid username or password", code="auth.bad_credentials")
+            return self.create_token(
+                session, row, lifetime=lifetime, kind="session", personal_key=principal.personal_key
+            )
 
     def authenticate(self, session: Session, token: str) -> AuthenticatedPrincipal:
         """Resolve a bearer token; unknown, malformed, revoked or expired tokens raise ``auth.invalid_token``."""
