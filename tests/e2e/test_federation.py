@@ -2,6 +2,9 @@
 
 import json
 import secrets
+import subprocess
+import sys
+import threading
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -273,54 +276,36 @@ def test_ping_cli_reports_latency_and_waits_through_an_outage(cluster):
     assert "5/5 receipted" in out
     assert "p50" in out
     cluster.nodes["cn-p"].stop()
-    import subprocess
-    import sys
-    import threading
+    home = cluster.nodes["us-p"].home
+
+    def ping(count, timeout):
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "airrc",
+                "federation",
+                "ping",
+                "cn-p",
+                "--count",
+                str(count),
+                "--timeout",
+                str(timeout),
+                "--home",
+                str(home),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
 
     restart = threading.Timer(3.0, lambda: cluster.start("cn-p"))
     restart.start()
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "airrc",
-            "federation",
-            "ping",
-            "cn-p",
-            "--count",
-            "3",
-            "--timeout",
-            "60",
-            "--home",
-            str(cluster.nodes["us-p"].home),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = ping(3, 60)
     restart.join()
     assert result.returncode == 0, result.stderr
     cluster.nodes["cn-p"].stop()
-    failed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "airrc",
-            "federation",
-            "ping",
-            "cn-p",
-            "--count",
-            "1",
-            "--timeout",
-            "2",
-            "--home",
-            str(cluster.nodes["us-p"].home),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    failed = ping(1, 2)
     assert failed.returncode == 1
     assert "federation.ping_timeout" in failed.stderr

@@ -267,24 +267,14 @@ class Outbox(FederationComponent):
             raise FederationError(
                 f"{peer.name} answered {response.status_code}", code="federation.peer_error"
             )
-        verify_response(
-            response.status_code,
-            response.headers.multi_items(),
-            response.content,
-            request_method="POST",
-            request_url=url,
-            request_headers=request_headers.items(),
-            key=peer.keys.verifier().ed25519_key,
-            key_id=peer.id,
+        return read_signed_answer(
+            peer,
+            response,
+            method="POST",
+            url=url,
+            request_headers=request_headers,
             max_age=self.request_max_age,
         )
-        try:
-            doc = json.loads(response.content)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise FederationError("the peer's answer is not JSON", code="federation.bad_response") from exc
-        if not isinstance(doc, dict):
-            raise FederationError("the peer's answer is not an object", code="federation.bad_response")
-        return doc
 
     def _record(self, peer: NodeCard, head: Sequence[Any], doc: dict[str, Any]) -> DeliveryReport:
         accepted = {str(d) for d in doc.get("accepted", []) if isinstance(d, str)}
@@ -400,6 +390,38 @@ class Outbox(FederationComponent):
                     peer=peer.name,
                     reason=code,
                 )
+
+
+def read_signed_answer(
+    peer: NodeCard,
+    response: httpx.Response,
+    *,
+    method: str,
+    url: str,
+    request_headers: dict[str, str],
+    max_age: timedelta,
+) -> dict[str, Any]:
+    """A peer's answer to our signed request: its RFC 9421 signature checked, then parsed as a JSON object."""
+    verify_response(
+        response.status_code,
+        response.headers.multi_items(),
+        response.content,
+        request_method=method,
+        request_url=url,
+        request_headers=request_headers.items(),
+        key=peer.keys.verifier().ed25519_key,
+        key_id=peer.id,
+        max_age=max_age,
+    )
+    try:
+        doc = json.loads(response.content)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FederationError(
+            f"the answer of {peer.name} is not JSON", code="federation.bad_response"
+        ) from exc
+    if not isinstance(doc, dict):
+        raise FederationError(f"the answer of {peer.name} is not an object", code="federation.bad_response")
+    return doc
 
 
 def _oldest(head: Sequence[Any]) -> datetime | None:

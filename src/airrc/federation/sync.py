@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
@@ -11,9 +10,9 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from airrc.crypto.trust import NodeCard
-from airrc.federation.httpsig import sign_request, verify_response
+from airrc.federation.httpsig import sign_request
 from airrc.federation.inbox import Inbox
-from airrc.federation.outbox import FederationError, Outbox
+from airrc.federation.outbox import FederationError, Outbox, read_signed_answer
 from airrc.store.db import Store
 from airrc.store.statements import StatementAudience, StatementRow
 
@@ -128,22 +127,12 @@ def _get(
             raise FederationError(
                 f"{peer.name} answered {response.status_code} to catch-up", code="federation.peer_error"
             )
-        verify_response(
-            200,
-            response.headers.multi_items(),
-            response.content,
-            request_method="GET",
-            request_url=url,
-            request_headers=signed.headers.items(),
-            key=peer.keys.verifier().ed25519_key,
-            key_id=peer.id,
+        return read_signed_answer(
+            peer,
+            response,
+            method="GET",
+            url=url,
+            request_headers=signed.headers,
             max_age=outbox.request_max_age,
         )
-        try:
-            doc = json.loads(response.content)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise FederationError("catch-up answer is not JSON", code="federation.bad_response") from exc
-        if not isinstance(doc, dict):
-            raise FederationError("catch-up answer is not an object", code="federation.bad_response")
-        return doc
     raise FederationError(f"no endpoint of {peer.name} answered", code="federation.unreachable") from last
