@@ -160,13 +160,19 @@ def make_node(tmp_path: Path) -> Iterator[NodeFactory]:
     """Create initialised nodes under tmp_path (SQLite unless a database URL is given)."""
     nodes: list[Node] = []
 
-    def factory(name: str = "us-test", *, database_url: str | None = None, **settings: object) -> Node:
+    def factory(
+        name: str = "us-test",
+        *,
+        database_url: str | None = None,
+        endpoints: tuple[str, ...] | None = None,
+        **settings: object,
+    ) -> Node:
         home = tmp_path / name
         values: dict[str, object] = {"home": home, "database_url": database_url, **settings}
         result = Node.init(
             Settings(**values),
             name=name,  # type: ignore[arg-type]
-            public_urls=(f"http://127.0.0.1:1/{name}",),
+            public_urls=endpoints or (f"http://127.0.0.1:1/{name}",),
             admin_password=ADMIN_PASSWORD,
             principals=Principals(FAST_KDF),
         )

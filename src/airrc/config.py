@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Limits", "Settings"]
+__all__ = ["HotlineSettings", "Limits", "RosterLevel", "Settings"]
 
 
 class Limits(BaseModel):
@@ -22,6 +22,36 @@ class Limits(BaseModel):
     max_card_bytes: int = Field(default=64 * 1024, ge=1024)
 
 
+class RosterLevel(BaseModel):
+    """One level of the local on-call roster, told when a hotline deadline passes."""
+
+    model_config = {"frozen": True, "extra": "forbid"}
+
+    name: str = Field(min_length=1, max_length=64)
+    contacts: list[str] = Field(default_factory=list, max_length=32)
+    command: list[str] | None = None
+    webhook_url: str | None = None
+
+
+class HotlineSettings(BaseModel):
+    """Hotline deadlines (seconds per precedence; per peer agreement by peer name or id) and escalation."""
+
+    model_config = {"frozen": True, "extra": "forbid"}
+
+    ack_seconds: dict[str, int] = Field(default_factory=dict)
+    peer_ack_seconds: dict[str, dict[str, int]] = Field(default_factory=dict)
+    roster: list[RosterLevel] = Field(default_factory=list, max_length=16)
+    drill_interval_seconds: float = Field(default=86_400.0, gt=0)
+    deadline_check_seconds: float = Field(default=1.0, gt=0, le=300)
+
+    @field_validator("ack_seconds")
+    @classmethod
+    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
+        if any(v < 1 for v in value.values()):
+            raise ValueError("acknowledgement windows are at least one second")
+        return value
+
+
 class Settings(BaseSettings):
     """Node settings; environment variables use the prefix ``AIRRC_`` (nested with ``__``)."""
 
@@ -33,6 +63,7 @@ class Settings(BaseSettings):
     bind_port: int = Field(default=8700, ge=0, le=65535)
     public_urls: list[str] = Field(default_factory=list)
     limits: Limits = Field(default_factory=Limits)
+    hotline: HotlineSettings = Field(default_factory=HotlineSettings)
     federation_poll_seconds: float = Field(default=0.05, gt=0, le=60)
     federation_max_age_seconds: int = Field(default=300, ge=10, le=3600)
     federation_max_backoff_seconds: float = Field(default=60.0, gt=0, le=3600)

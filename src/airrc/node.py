@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +24,9 @@ from airrc.federation.context import FederationContext
 from airrc.federation.inbox import Inbox
 from airrc.federation.outbox import Outbox
 from airrc.federation.peers import TrustStore
+from airrc.hotline.deadlines import AckWindows
+from airrc.hotline.formats import load_formats
+from airrc.hotline.service import HotlineService
 from airrc.ledger.audit import Progress, StorageReport, verify_storage
 from airrc.ledger.log import TransparencyLog
 from airrc.ledger.witness import Witness
@@ -98,6 +102,43 @@ class Node:
             alerts=self.alerts,
             catalog=load_catalog(),
         )
+
+        formats = load_formats()
+        self.hotline = HotlineService(
+            node_id=self.id,
+            identity=self.identity,
+            store=self.store,
+            statements=self.statements,
+            trust=self.trust,
+            outbox=self.outbox,
+            alerts=self.alerts,
+            catalog=formats,
+            windows=AckWindows.build(
+                formats, settings.hotline.ack_seconds, settings.hotline.peer_ack_seconds
+            ),
+            roster=settings.hotline.roster,
+            max_statement_bytes=settings.limits.max_statement_bytes,
+        )
+        self.statements.hooks.append(self.hotline.on_stored)
+
+    def periodic_tasks(self) -> list[tuple[str, float, Callable[[], object]]]:
+        """Work the background worker runs besides federation: (name, interval seconds, function)."""
+        hotline = self.settings.hotline
+
+        def deadlines() -> object:
+            with self.store.session() as session:
+                return self.hotline.check_deadlines(session)
+
+        def drills() -> object:
+            with self.store.session() as session:
+                return self.hotline.run_drills(
+                    session, interval=timedelta(seconds=hotline.drill_interval_seconds)
+                )
+
+        return [
+            ("hotline.deadlines", hotline.deadline_check_seconds, deadlines),
+            ("hotline.drills", min(hotline.drill_interval_seconds, 60.0), drills),
+        ]
 
     def _log_batch(self, session: Session, digests: list[bytes]) -> int:
         # Checkpoints are signed at the end of each batch and periodically, never once per entry.

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from airrc.crypto.canonical import canonical_bytes
+from airrc.crypto.canonical import canonical_bytes, salted_commitment
 from airrc.errors import ControlError
 
 __all__ = [
@@ -98,9 +98,7 @@ def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
 
 def commitment(salt: bytes, value: Any) -> str:
     """A salted, hiding commitment to a JSON value: hex SHA-256(domain || salt || JCS(value))."""
-    if len(salt) < 16:
-        raise ValueError("commitment salts are at least 16 bytes")
-    return hashlib.sha256(COMMITMENT_DOMAIN + salt + canonical_bytes(value)).hexdigest()
+    return salted_commitment(COMMITMENT_DOMAIN, salt, value)
 
 
 def vote_payload(

@@ -12,7 +12,7 @@ import rfc8785
 
 from airrc.errors import InputError
 
-__all__ = ["b64decode", "b64encode", "canonical_bytes", "parse_json", "sha256_hex"]
+__all__ = ["b64decode", "b64encode", "canonical_bytes", "parse_json", "salted_commitment", "sha256_hex"]
 
 
 def canonical_bytes(value: Any) -> bytes:
@@ -58,3 +58,10 @@ def b64decode(text: str, *, what: str = "value") -> bytes:
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def salted_commitment(domain: bytes, salt: bytes, value: Any) -> str:
+    """A salted, hiding commitment to a JSON value: hex SHA-256(domain || salt || JCS(value))."""
+    if len(salt) < 16:
+        raise ValueError("commitment salts are at least 16 bytes")
+    return hashlib.sha256(domain + salt + canonical_bytes(value)).hexdigest()

@@ -128,6 +128,22 @@ class Outbox(FederationComponent):
         self.link_failure_after = link_failure_after
         # Set when this process queues something, so the worker delivers at once instead of at its next poll.
         self.wakeup = threading.Event()
+        # Peers to reach through their alternate endpoints first (a hotline escalation asked for it).
+        self._alternates_first: set[str] = set()
+        self._alternates_lock = threading.Lock()
+
+    def prefer_alternates(self, peer_id: str) -> None:
+        """Until the next successful delivery, try ``peer_id``'s endpoints after the first one first."""
+        with self._alternates_lock:
+            self._alternates_first.add(peer_id)
+        self.wakeup.set()
+
+    def endpoints_for(self, peer: NodeCard) -> list[str]:
+        endpoints = list(peer.endpoints)
+        with self._alternates_lock:
+            if peer.id in self._alternates_first and len(endpoints) > 1:
+                return endpoints[1:] + endpoints[:1]
+        return endpoints
 
     # -- enqueue (a StatementLog hook: same transaction as the statement) ----------------------------------
 
@@ -244,17 +260,17 @@ class Outbox(FederationComponent):
         self, peer: NodeCard, client: httpx.Client, body: bytes
     ) -> tuple[httpx.Response, str, dict[str, str]]:
         last: Exception | None = None
-        for endpoint in peer.endpoints:
+        for endpoint in self.endpoints_for(peer):
             url = endpoint.rstrip("/") + STATEMENTS_PATH
             signed = sign_request("POST", url, body, key=self.signing_key, key_id=self.node_id)
             try:
-                return (
-                    client.post(url, content=body, headers=signed.headers, timeout=30.0),
-                    url,
-                    signed.headers,
-                )
+                response = client.post(url, content=body, headers=signed.headers, timeout=30.0)
             except httpx.TransportError as exc:
                 last = exc
+                continue
+            with self._alternates_lock:
+                self._alternates_first.discard(peer.id)
+            return response, url, signed.headers
         if last is None:
             raise InputError(f"{peer.name} has no endpoints", code="federation.no_endpoint")
         raise last
@@ -309,9 +325,7 @@ class Outbox(FederationComponent):
                     select(OutboxItem.id, OutboxItem.kind).where(
                         OutboxItem.id.in_([r[0] for r in head]), OutboxItem.state == "pending"
                     )
-                )
-                .tuples()
-                .all()
+                ).all()
             )
             with_receipt = [r[0] for r in head if r[0] in kinds and r[2] in receipted]
             without = [

@@ -112,6 +112,7 @@ class FederationWorker:
         self.sync = _Every(settings.sync_interval_seconds)
         self.witness = _Every(settings.witness_interval_seconds)
         self.link_test = _Every(settings.link_test_interval_seconds)
+        self.tasks = [(name, _Every(seconds), fn) for name, seconds, fn in node.periodic_tasks()]
 
     def start(self) -> None:
         self.thread = threading.Thread(target=self.run, name="airrc-federation", daemon=True)
@@ -133,6 +134,9 @@ class FederationWorker:
                     self._step(self._witness, client)
                 if self.link_test.due():
                     self._step(self._link_tests, client)
+                for name, every, fn in self.tasks:
+                    if every.due():
+                        self._task(name, fn)
                 if not busy:
                     self.node.outbox.wakeup.wait(self.node.settings.federation_poll_seconds)
                     self.node.outbox.wakeup.clear()
@@ -145,6 +149,14 @@ class FederationWorker:
         except Exception as exc:  # noqa: BLE001 - the worker must outlive any one peer's misbehaviour
             log.warning("federation step %s failed: %s", fn.__name__, type(exc).__name__)
         return False
+
+    def _task(self, name: str, fn: Callable[[], object]) -> None:
+        try:
+            fn()
+        except Error as exc:
+            log.warning("task %s failed: %s", name, exc.code)
+        except Exception as exc:  # noqa: BLE001 - one failing task must not stop the others
+            log.warning("task %s failed: %s", name, type(exc).__name__)
 
     def _peers(self) -> dict[str, object]:
         with self.node.store.read_session() as session:

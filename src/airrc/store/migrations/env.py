@@ -11,6 +11,7 @@ import airrc.control.service
 import airrc.federation.inbox
 import airrc.federation.outbox
 import airrc.federation.peers
+import airrc.hotline.service
 import airrc.ledger.log
 import airrc.ledger.witness
 import airrc.store.statements  # noqa: F401  (each package registers its tables on import)

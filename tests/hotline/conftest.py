@@ -1,0 +1,108 @@
+"""Three in-process nodes joined by a real HTTP stack (FastAPI apps behind an httpx transport), so the
+hotline runs over the real federation code with a clock the tests control."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from airrc.api.app import create_app
+from airrc.api.auth import AuthenticatedPrincipal
+from airrc.node import Node
+from tests.conftest import NodeFactory
+
+OFFICER_PASSWORD = "duty officer password"
+
+
+class _Hosts(httpx.BaseTransport):
+    """Routes each request to the in-process app of the node whose host it names."""
+
+    def __init__(self) -> None:
+        self.apps: dict[str, TestClient] = {}
+        self.down: set[str] = set()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        if host in self.down or host not in self.apps:
+            raise httpx.ConnectError(f"{host} is unreachable", request=request)
+        return self.apps[host]._transport.handle_request(request)
+
+
+@dataclass
+class Net:
+    nodes: dict[str, Node]
+    hosts: _Hosts
+    http: httpx.Client
+    officers: dict[str, AuthenticatedPrincipal] = field(default_factory=dict)
+
+    def relay(self, rounds: int = 4) -> None:
+        """Deliver every pending outbox item between the nodes until nothing moves."""
+        for _ in range(rounds):
+            moved = 0
+            for node in self.nodes.values():
+                with node.store.read_session() as session:
+                    due = node.outbox.due_peers(session)
+                    cards = [node.trust.current(session, peer) for peer in due]
+                for card in cards:
+                    moved += node.outbox.deliver(card, self.http).delivered
+            if not moved:
+                return
+
+    def officer(self, name: str) -> AuthenticatedPrincipal:
+        """A duty officer of node ``name`` with their personal key unlocked (created on first use)."""
+        if name not in self.officers:
+            node = self.nodes[name]
+            with node.store.session() as session:
+                node.add_user(session, f"officer-{name}", OFFICER_PASSWORD, ["duty_officer"])
+            with node.store.session() as session:
+                self.officers[name] = node.principals.unlock(session, f"officer-{name}", OFFICER_PASSWORD)
+            self.relay()
+        return self.officers[name]
+
+
+def past(minutes: float = 60) -> datetime:
+    """A start time in the past, so a controlled clock can move forward without dating anything in the future."""
+    return datetime.now(UTC) - timedelta(minutes=minutes)
+
+
+@pytest.fixture
+def net(make_node: NodeFactory, tmp_path) -> Iterator[Net]:
+    roster = [
+        {
+            "name": "watch-lead",
+            "contacts": ["lead@watch"],
+            "command": ["sh", "-c", f"cat >> {tmp_path}/level1"],
+        },
+        {
+            "name": "director",
+            "contacts": ["director@watch"],
+            "command": ["sh", "-c", f"cat >> {tmp_path}/level2"],
+        },
+    ]
+    nodes = {
+        name: make_node(
+            name,
+            endpoints=(f"http://{name}.test",) if name != "cn" else ("http://cn.test", "http://cn-alt.test"),
+            hotline={"roster": roster},
+        )
+        for name in ("us", "cn", "sg")
+    }
+    for node in nodes.values():
+        with node.store.session() as session:
+            for other in nodes.values():
+                if other is not node:
+                    node.trust.pin_chain(session, other.card_chain())
+    hosts = _Hosts()
+    apps = [TestClient(create_app(node)) for node in nodes.values()]
+    for name, app in zip(nodes, apps, strict=True):
+        hosts.apps[f"{name}.test"] = app
+    hosts.apps["cn-alt.test"] = hosts.apps["cn.test"]
+    with httpx.Client(transport=hosts) as http:
+        yield Net(nodes, hosts, http)
+    for app in apps:
+        app.close()
