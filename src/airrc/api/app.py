@@ -42,6 +42,7 @@ from airrc.errors import (
 from airrc.federation import routes as federation_routes
 from airrc.federation.httpsig import FederationAuthError
 from airrc.federation.worker import FederationWorker, issue_ping
+from airrc.hotline import routes as hotline_routes
 from airrc.ledger import routes as ledger_routes
 from airrc.node import Node
 from airrc.statements import parse_signed_statement, verify_statement
@@ -138,6 +139,22 @@ class _NodeCollector(Collector):
         latency = GaugeMetricFamily(
             "airrc_link_latency_ms", "Latest delivery latency to a peer", labels=["peer"]
         )
+        awaiting = GaugeMetricFamily(
+            "airrc_hotline_unacknowledged", "Hotline messages awaiting acknowledgement", labels=["state"]
+        )
+        drill_ok = GaugeMetricFamily(
+            "airrc_hotline_drill_ok",
+            "1 when the latest link test to a peer was acknowledged",
+            labels=["peer"],
+        )
+        drill_failures = GaugeMetricFamily(
+            "airrc_hotline_drill_consecutive_failures",
+            "Link tests in a row left unacknowledged",
+            labels=["peer"],
+        )
+        drill_rtt = GaugeMetricFamily(
+            "airrc_hotline_drill_round_trip_seconds", "Send to automatic acknowledgement", labels=["peer"]
+        )
         with self.node.store.session() as session:
             for (code, severity, acked), count in self.node.alerts.counts(session).items():
                 alerts.add_metric([code, severity, "acked" if acked else "open"], count)
@@ -156,7 +173,16 @@ class _NodeCollector(Collector):
                 failing.add_metric([card.name], 1 if link.failing else 0)
                 if link.last_latency_ms is not None:
                     latency.add_metric([card.name], link.last_latency_ms)
+            hotline = self.node.hotline
+            for state, count in hotline.counts(session).items():
+                awaiting.add_metric([state], count)
+            for drill in hotline.drill_status(session):
+                drill_ok.add_metric([drill["peer"]], 1 if drill["result"] == "ok" else 0)
+                drill_failures.add_metric([drill["peer"]], drill["consecutive_failures"])
+                if drill["round_trip_seconds"] is not None:
+                    drill_rtt.add_metric([drill["peer"]], drill["round_trip_seconds"])
         yield from (alerts, statements, peers, depth, oldest, failing, latency)
+        yield from (awaiting, drill_ok, drill_failures, drill_rtt)
 
 
 class LoginRequest(BaseModel):
@@ -380,5 +406,6 @@ def create_app(node: Node, *, background: bool = False) -> FastAPI:
     app.include_router(ledger_routes.router)
     app.include_router(federation_routes.router)
     app.include_router(control_routes.router)
+    app.include_router(hotline_routes.router)
     app.add_middleware(BodySizeLimit, limit=node.settings.limits.max_request_bytes)
     return app

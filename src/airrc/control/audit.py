@@ -8,10 +8,9 @@ valid personal signatures, before execution and before expiry; anything else is 
 from __future__ import annotations
 
 import base64
-import itertools
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -19,12 +18,12 @@ from sqlalchemy.orm import Session
 
 from airrc.control.policy import ControlError
 from airrc.control.service import verify_vote_signature
-from airrc.crypto.trust import NodeCard, verify_card, verify_rotation
-from airrc.errors import LedgerError
+from airrc.crypto.trust import NodeCard
+from airrc.errors import ProofError, UnknownIssuer
 from airrc.ledger.checkpoint import parse_checkpoint_text, parse_note, verify_checkpoint
 from airrc.ledger.log import TransparencyLog
-from airrc.ledger.merkle import leaf_hash, verify_inclusion
-from airrc.statements import SignedStatement, parse_signed_statement, verify_statement
+from airrc.ledger.proofs import ChainKeyring, verified_chain, verify_proven
+from airrc.statements import SignedStatement
 from airrc.store.statements import StatementRow
 
 __all__ = [
@@ -38,7 +37,6 @@ __all__ = [
 ]
 
 BUNDLE_FORMAT = "airrc-control-audit/v1"
-CLOCK_SKEW = timedelta(minutes=5)
 MAX_BUNDLE_STATEMENTS = 200_000
 
 
@@ -210,51 +208,33 @@ def verify_bundle(
     if not isinstance(doc, dict) or doc.get("format") != BUNDLE_FORMAT:
         raise ControlError("not an airrc control audit bundle", code="control.bad_bundle")
     try:
-        chain = [NodeCard.model_validate(c) for c in doc["cards"]]
         items = doc["statements"]
         note = parse_note(doc["checkpoint"])
+        cards = doc["cards"]
     except (KeyError, TypeError, ValueError) as exc:
         raise ControlError("the audit bundle is malformed", code="control.bad_bundle") from exc
-    if not chain or not isinstance(items, list) or len(items) > MAX_BUNDLE_STATEMENTS:
+    if not isinstance(items, list) or len(items) > MAX_BUNDLE_STATEMENTS:
         raise ControlError("the audit bundle is malformed", code="control.bad_bundle")
-    verify_card(chain[0])
-    for before, after in itertools.pairwise(chain):
-        verify_rotation(before, after)
+    chain = verified_chain(cards)
     card = chain[-1]
     if pinned_chain is None or not pinned_chain or pinned_chain[0].id != card.id:
         raise ControlError("the bundle's node is not a pinned peer", code="trust.unknown_issuer")
     if any(p.to_json() != c.to_json() for p, c in zip(pinned_chain, chain, strict=False)):
         raise ControlError("the bundle's cards differ from the pinned ones", code="control.bad_bundle")
     checkpoint = verify_checkpoint(note, card)
-    parse_checkpoint_text(note.text)
-
-    class _Keys:
-        def verifier_for(self, issuer: str, at: datetime) -> Any:
-            if issuer != card.id:
-                raise ControlError("a bundled statement is from another node", code="control.bad_bundle")
-            chosen = chain[0]
-            for c in chain:
-                if c.valid_from <= at:
-                    chosen = c
-            return chosen.keys.verifier()
-
+    keyring = ChainKeyring({card.id: chain})
     statements: list[SignedStatement] = []
     for item in items:
         try:
-            signed = parse_signed_statement(item["statement"], max_bytes=max_bytes)
-            index = int(item["index"])
-            proof = [base64.b64decode(h, validate=True) for h in item["proof"]]
-        except (KeyError, TypeError, ValueError) as exc:
+            signed = verify_proven(
+                item, keyring=keyring, checkpoints={card.id: checkpoint}, max_bytes=max_bytes
+            )
+        except UnknownIssuer as exc:
+            raise ControlError("a bundled statement is from another node", code="control.bad_bundle") from exc
+        except ProofError as exc:
+            if exc.code == "ledger.not_in_log":
+                raise ControlError(exc.message, code="control.not_in_log") from exc
             raise ControlError("a bundled statement is malformed", code="control.bad_bundle") from exc
-        verify_statement(
-            signed, keyring=_Keys(), for_node=card.id, max_bytes=max_bytes, clock_skew=CLOCK_SKEW
-        )
-        try:
-            verify_inclusion(leaf_hash(signed.digest()), index, checkpoint.size, proof, checkpoint.root)
-        except LedgerError as exc:
-            raise ControlError(
-                f"statement {signed.statement.id} is not in the checkpointed log", code="control.not_in_log"
-            ) from exc
         statements.append(signed)
     return card, audit(statements)
 

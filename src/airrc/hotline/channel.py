@@ -10,14 +10,18 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from typing import Any, Literal
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from pydantic import BaseModel, ConfigDict, Field
 
 from airrc.crypto.canonical import canonical_bytes, salted_commitment
 from airrc.crypto.sealing import SealedBody
-from airrc.statements import register_kind
+from airrc.errors import InputError
+from airrc.statements import SignedStatement, register_kind
 
 __all__ = [
     "ACK_DOMAIN",
@@ -28,6 +32,7 @@ __all__ = [
     "MessageContent",
     "Officer",
     "ack_payload",
+    "check_officer_signature",
     "content_commitment",
     "drill_channel_id",
 ]
@@ -142,3 +147,40 @@ class EscalationBody(BaseModel):
     endpoints: tuple[str, ...] = Field(default=(), max_length=16)
     level: str | None = Field(default=None, max_length=64, description="the on-call roster level told")
     notified: tuple[str, ...] = Field(default=(), max_length=32)
+
+
+def check_officer_signature(signed: SignedStatement, body: AckBody, roster: SignedStatement | None) -> str:
+    """The acknowledging officer's name, if they are an active duty officer on ``roster`` (the issuer's
+    latest roster before the acknowledgement) and their personal signature verifies; else raise."""
+    st = signed.statement
+    if body.officer is None or body.officer_signature is None:
+        raise InputError("a human acknowledgement names and is signed by its officer", code="hotline.bad_ack")
+    entry: dict[str, Any] | None = None
+    if roster is not None and roster.statement.issuer == st.issuer and roster.statement.kind == "node.roster":
+        users = roster.statement.body.get("users", []) if isinstance(roster.statement.body, dict) else []
+        entry = next(
+            (u for u in users if isinstance(u, dict) and u.get("user_id") == body.officer.user_id), None
+        )
+    if (
+        entry is None
+        or not entry.get("active", True)
+        or "duty_officer" not in entry.get("roles", [])
+        or entry.get("public_key") != body.officer.public_key
+    ):
+        raise InputError(
+            f"{body.officer.username} is not a duty officer on the issuer's roster", code="hotline.bad_ack"
+        )
+    payload = ack_payload(
+        node_id=st.issuer,
+        channel_id=body.channel_id,
+        message=body.message,
+        message_digest=body.message_digest,
+        user_id=body.officer.user_id,
+        at=body.acknowledged_at,
+    )
+    try:
+        key = ed25519.Ed25519PublicKey.from_public_bytes(base64.b64decode(body.officer.public_key))
+        key.verify(base64.b64decode(body.officer_signature), payload)
+    except (InvalidSignature, ValueError) as exc:
+        raise InputError("the officer's signature does not verify", code="hotline.bad_ack") from exc
+    return body.officer.username

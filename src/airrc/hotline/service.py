@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from pydantic import ValidationError
 from sqlalchemy import Boolean, Index, Integer, LargeBinary, String, UniqueConstraint, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -40,12 +38,13 @@ from airrc.hotline.channel import (
     MessageContent,
     Officer,
     ack_payload,
+    check_officer_signature,
     content_commitment,
     drill_channel_id,
 )
 from airrc.hotline.deadlines import AckWindows, due_step
 from airrc.hotline.formats import FormatCatalog, HotlineFormatError, Language, render, validate_fields
-from airrc.statements import SignedStatement, format_timestamp
+from airrc.statements import SignedStatement, format_timestamp, parse_signed_statement
 from airrc.store.db import Base, Store, UTCDateTime, utcnow
 from airrc.store.statements import StatementLog, StatementRow, StoredRow
 
@@ -716,57 +715,18 @@ class HotlineService:
     def _check_officer(self, session: Session, signed: SignedStatement, body: AckBody) -> str:
         """The officer must be a duty officer on the issuer's published roster and must have signed."""
         st = signed.statement
-        if body.officer is None or body.officer_signature is None:
-            raise HotlineError(
-                "a human acknowledgement names and is signed by its officer", code="hotline.bad_ack"
-            )
-        entry = self._roster_entry(session, st.issuer, st.seq, body.officer.user_id)
-        if (
-            entry is None
-            or not entry.get("active", True)
-            or "duty_officer" not in entry.get("roles", [])
-            or entry.get("public_key") != body.officer.public_key
-        ):
-            raise HotlineError(
-                f"{body.officer.username} is not a duty officer on the issuer's roster",
-                code="hotline.bad_ack",
-            )
-        payload = ack_payload(
-            node_id=st.issuer,
-            channel_id=body.channel_id,
-            message=body.message,
-            message_digest=body.message_digest,
-            user_id=body.officer.user_id,
-            at=body.acknowledged_at,
-        )
-        try:
-            key = ed25519.Ed25519PublicKey.from_public_bytes(base64.b64decode(body.officer.public_key))
-            key.verify(base64.b64decode(body.officer_signature), payload)
-        except (InvalidSignature, ValueError) as exc:
-            raise HotlineError("the officer's signature does not verify", code="hotline.bad_ack") from exc
-        return body.officer.username
-
-    def _roster_entry(
-        self, session: Session, issuer: str, before_seq: int, user_id: str
-    ) -> dict[str, Any] | None:
         data = session.scalar(
             select(StatementRow.data)
             .where(
-                StatementRow.issuer == issuer,
+                StatementRow.issuer == st.issuer,
                 StatementRow.kind == "node.roster",
-                StatementRow.seq < before_seq,
+                StatementRow.seq < st.seq,
             )
             .order_by(StatementRow.seq.desc())
             .limit(1)
         )
-        if data is None:
-            return None
-        doc = parse_json(data, max_bytes=self.max_statement_bytes)
-        for user in doc["statement"]["body"].get("users", []):
-            if user.get("user_id") == user_id:
-                found: dict[str, Any] = user
-                return found
-        return None
+        roster = parse_signed_statement(data, max_bytes=self.max_statement_bytes) if data else None
+        return check_officer_signature(signed, body, roster)
 
     def _receive_escalation(self, session: Session, signed: SignedStatement, body: EscalationBody) -> None:
         session.execute(

@@ -31,6 +31,7 @@ from airrc.ledger.checkpoint import (
 )
 from airrc.ledger.log import ENTRY_LEVEL, LedgerCheckpoint, LedgerCosignature, TransparencyLog
 from airrc.ledger.merkle import EMPTY_ROOT, HASH_SIZE, leaf_hash, node_hash
+from airrc.ledger.proofs import decode_hashes, verify_note_with_chain
 from airrc.ledger.witness import Witness, WitnessResult
 from airrc.store.statements import StatementRow
 
@@ -193,13 +194,10 @@ def _check_checkpoints(
 
 
 def _verify_with_chain(note: SignedNote, chain: list[NodeCard]) -> Checkpoint:
-    last: LedgerError | None = None
-    for card in reversed(chain):
-        try:
-            return verify_checkpoint(note, card)
-        except LedgerError as exc:
-            last = exc
-    raise _fail("a stored checkpoint is not signed by this node") from last
+    try:
+        return verify_note_with_chain(note, chain)
+    except LedgerError as exc:
+        raise _fail("a stored checkpoint is not signed by this node") from exc
 
 
 # -- over HTTP ---------------------------------------------------------------------------------------------
@@ -239,6 +237,20 @@ def _get_first(
             )
         return response
     raise LedgerError(f"no endpoint of {peer.name} answered", code="ledger.peer_unreachable") from last
+
+
+def fetch_checkpoint(client: httpx.Client, peer: NodeCard) -> tuple[SignedNote, Checkpoint]:
+    """``peer``'s current checkpoint, verified against its card."""
+    note = parse_note(_get_first(client, peer, "/ledger/v1/checkpoint").text)
+    return note, verify_checkpoint(note, peer)
+
+
+def fetch_inclusion_proof(client: httpx.Client, peer: NodeCard, index: int, size: int) -> list[bytes]:
+    """``peer``'s inclusion proof for leaf ``index`` in its tree of ``size`` (checked by the caller)."""
+    doc = _get_first(client, peer, "/ledger/v1/proof/inclusion", {"index": index, "size": size}).json()
+    if not isinstance(doc, dict):
+        raise LedgerError(f"{peer.name} sent a malformed proof", code="ledger.bad_proof")
+    return decode_hashes(doc.get("hashes"))
 
 
 def request_cosignature(
@@ -306,8 +318,7 @@ def audit_peer(
     store_session: SessionFactory, witness: Witness, peer: NodeCard, client: httpx.Client
 ) -> WitnessResult:
     """Fetch ``peer``'s checkpoint and a consistency proof from what we last cosigned; verify and cosign."""
-    note = parse_note(_get_first(client, peer, "/ledger/v1/checkpoint").text)
-    checkpoint = verify_checkpoint(note, peer)
+    note, checkpoint = fetch_checkpoint(client, peer)
     with store_session() as session:
         state = witness.latest(session, peer.id)
         old = state.size if state is not None else 0
