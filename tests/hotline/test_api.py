@@ -19,7 +19,8 @@ def test_the_hotline_over_http(net: Net) -> None:
     us_h, cn_h = _login(net, "us"), _login(net, "cn")
     assert us_api.get("/hotline/v1/channels").status_code == 401
     formats = us_api.get("/hotline/v1/formats", headers=us_h).json()
-    assert len(formats["digest"]) == 64 and "CI_ATTACK_NOTICE" in formats["formats"]
+    assert len(formats["digest"]) == 64
+    assert "CI_ATTACK_NOTICE" in formats["formats"]
 
     opened = us_api.post("/hotline/v1/channels", headers=us_h, json={"participants": ["cn"]})
     assert opened.status_code == 201, opened.text
@@ -35,11 +36,13 @@ def test_the_hotline_over_http(net: Net) -> None:
 
     inbox = cn_api.get("/hotline/v1/inbox?lang=zh", headers=cn_h).json()
     assert [m["id"] for m in inbox] == [message_id]
-    assert set(inbox[0]["rendered"]) == {"zh"} and "特急" in inbox[0]["rendered"]["zh"]
+    assert set(inbox[0]["rendered"]) == {"zh"}
+    assert "特急" in inbox[0]["rendered"]["zh"]
     acked = cn_api.post(f"/hotline/v1/messages/{message_id}/ack", headers=cn_h)
     assert acked.status_code == 200, acked.text
     again = cn_api.post(f"/hotline/v1/messages/{message_id}/ack", headers=cn_h)
-    assert again.status_code == 409 and again.json()["error"]["code"] == "hotline.already_acknowledged"
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "hotline.already_acknowledged"
     net.relay()
     shown = us_api.get(f"/hotline/v1/channels/{channel_id}", headers=us_h).json()
     assert shown["messages"][0]["awaiting"][0]["state"] == "acknowledged"
@@ -49,15 +52,19 @@ def test_the_hotline_over_http(net: Net) -> None:
         headers=us_h,
         json={"format": "CI_ATTACK_NOTICE", "fields": {**NOTICE, "impact": "total"}},
     )
-    assert bad.status_code == 422 and bad.json()["error"]["code"] == "hotline.bad_field"
+    assert bad.status_code == 422
+    assert bad.json()["error"]["code"] == "hotline.bad_field"
     assert "impact" in bad.json()["error"]["message"]
     unknown = us_api.get("/hotline/v1/channels/00000000-0000-4000-8000-000000000000", headers=us_h)
-    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "hotline.unknown_channel"
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "hotline.unknown_channel"
 
     status = us_api.get("/hotline/v1/status", headers=us_h).json()
     assert {d["peer"] for d in status["drills"]} == {"cn", "sg"}
     metrics = us_api.get("/metrics", headers=us_h).text
-    assert "airrc_hotline_unacknowledged" in metrics and 'airrc_hotline_drill_ok{peer="cn"}' in metrics
+    assert "airrc_hotline_unacknowledged" in metrics
+    assert 'airrc_hotline_drill_ok{peer="cn"}' in metrics
 
     closed = us_api.post(f"/hotline/v1/channels/{channel_id}/close", headers=us_h)
-    assert closed.status_code == 200 and closed.json()["state"] == "closed"
+    assert closed.status_code == 200
+    assert closed.json()["state"] == "closed"

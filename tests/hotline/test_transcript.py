@@ -24,7 +24,9 @@ def _exchange(net: Net) -> tuple[str, str]:
     with us.store.session() as s:
         channel_id = us.hotline.open_channel(s, ["cn"], now=t0).channel_id
     with us.store.session() as s:
-        message_id = us.hotline.send(s, channel_id, format_id="CI_ATTACK_NOTICE", fields=NOTICE, now=t0).statement_id
+        message_id = us.hotline.send(
+            s, channel_id, format_id="CI_ATTACK_NOTICE", fields=NOTICE, now=t0
+        ).statement_id
     net.relay()
     with us.store.session() as s:
         us.hotline.check_deadlines(s, now=t0 + timedelta(seconds=301))
@@ -52,16 +54,21 @@ def test_both_sides_export_transcripts_that_verify_offline(net: Net) -> None:
     for node in (us, cn):
         doc = json.loads(json.dumps(export_transcript(node, channel_id, client=net.http)))
         report = verify_transcript(doc, max_bytes=LIMIT)
-        assert report.participants == ["us", "cn"] and report.opened_by == "us"
+        assert report.participants == ["us", "cn"]
+        assert report.opened_by == "us"
         assert report.catalog_matches
         notice = next(m for m in report.messages if m.id == message_id)
-        assert notice.opened and notice.format == "CI_ATTACK_NOTICE" and notice.precedence == "FLASH"
+        assert notice.opened
+        assert notice.format == "CI_ATTACK_NOTICE"
+        assert notice.precedence == "FLASH"
         assert notice.receipted_by == ["cn"]
-        assert len(notice.acknowledged_by) == 1 and "officer-cn" in notice.acknowledged_by[0]
+        assert len(notice.acknowledged_by) == 1
+        assert "officer-cn" in notice.acknowledged_by[0]
         assert notice.escalations == 1
         assert "能源与电网" in notice.rendered["zh"]
         answer = next(m for m in report.messages if m.id != message_id)
-        assert answer.in_reply_to == message_id and answer.sender == "cn"
+        assert answer.in_reply_to == message_id
+        assert answer.sender == "cn"
         assert answer.receipted_by == ["us"]
         assert [e["step"] for e in report.escalations] == [1]
 
@@ -73,11 +80,27 @@ def _kind(doc, kind):
 @pytest.mark.parametrize(
     ("tamper", "code"),
     [
-        (lambda d: _kind(d, "hotline.message")["content"]["fields"].update(impact="minor"), "hotline.commitment_mismatch"),
-        (lambda d: _kind(d, "hotline.ack")["statement"]["statement"]["body"].update(acknowledged_at="2026-01-01T00:00:00Z"), "crypto.bad_signature"),
-        (lambda d: _kind(d, "hotline.message").update(index=_kind(d, "hotline.message")["index"] + 1), "ledger.not_in_log"),
+        (
+            lambda d: _kind(d, "hotline.message")["content"]["fields"].update(impact="minor"),
+            "hotline.commitment_mismatch",
+        ),
+        (
+            lambda d: _kind(d, "hotline.ack")["statement"]["statement"]["body"].update(
+                acknowledged_at="2026-01-01T00:00:00Z"
+            ),
+            "crypto.bad_signature",
+        ),
+        (
+            lambda d: _kind(d, "hotline.message").update(index=_kind(d, "hotline.message")["index"] + 1),
+            "ledger.not_in_log",
+        ),
         (lambda d: d["entries"].remove(_kind(d, "node.roster")), "hotline.bad_ack"),
-        (lambda d: d["checkpoints"].update({k: v.replace("\n\n", "\n\nx", 1) for k, v in d["checkpoints"].items()}), None),
+        (
+            lambda d: d["checkpoints"].update(
+                {k: v.replace("\n\n", "\n\nx", 1) for k, v in d["checkpoints"].items()}
+            ),
+            None,
+        ),
         (lambda d: d["cards"].popitem(), None),
     ],
 )
@@ -95,7 +118,7 @@ def test_tampered_transcripts_are_refused(net: Net, tamper, code) -> None:
 
 def test_a_peer_statement_not_yet_checkpointed_is_reported(net: Net) -> None:
     us, cn = net.nodes["us"], net.nodes["cn"]
-    channel_id, message_id = _exchange(net)
+    channel_id, _message_id = _exchange(net)
     officer = net.officer("cn")
     with us.store.session() as s:
         second = us.hotline.send(s, channel_id, format_id="CI_ATTACK_NOTICE", fields=NOTICE).statement_id

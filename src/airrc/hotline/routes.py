@@ -141,11 +141,7 @@ def inbox(
 def status(node: NodeDep, _: WatchOfficerDep) -> dict[str, Any]:
     """Drill results per peer and awaited acknowledgements."""
     with node.store.read_session() as session:
-        return {
-            "catalog_digest": node.hotline.catalog.digest,
-            "acknowledgements": node.hotline.counts(session),
-            "drills": node.hotline.drill_status(session),
-        }
+        return node.hotline.status(session)
 
 
 @router.get("/channels/{channel_id}/transcript")

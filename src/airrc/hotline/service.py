@@ -989,6 +989,14 @@ class HotlineService:
             query = query.where(WaitRow.acked_at.is_(None))
         return [self.view(session, row) for row in session.scalars(query)]
 
+    def status(self, session: Session) -> dict[str, Any]:
+        """The catalog digest both sides compare, awaited acknowledgements and drill results per peer."""
+        return {
+            "catalog_digest": self.catalog.digest,
+            "acknowledgements": self.counts(session),
+            "drills": self.drill_status(session),
+        }
+
     def counts(self, session: Session) -> dict[str, int]:
         """Awaited acknowledgements by state, for ``/metrics``."""
         rows = session.execute(

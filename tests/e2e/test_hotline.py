@@ -1,0 +1,235 @@
+"""The hotline between real ``airrc serve`` processes: seconds-long deadlines, escalation, a duty officer's
+acknowledgement, transcripts verified offline, a third node that reads nothing, and SIGKILLs that lose
+nothing."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import select
+
+from airrc.hotline.service import ChannelRow, MessageRow
+from airrc.store.statements import StatementRow
+from tests.e2e.conftest import wait_until
+
+pytestmark = pytest.mark.e2e
+OFFICER_PW = "olga duty officer pw"
+NOTICE_FIELDS = [
+    "sector=energy_power_grid",
+    "country=US",
+    "started_at=2026-11-22T06:40Z",
+    "ai_involvement=suspected",
+    "impact=outage",
+    "request=containment",
+]
+
+
+def _cli(*args, home, stdin=None, check=True):
+    # The CLI reads the node's settings from the environment, as `airrc serve` does: same env for both.
+    result = subprocess.run(
+        [sys.executable, "-m", "airrc", *args, "--home", str(home)],
+        env={**os.environ, **ENV},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr + result.stdout
+    return result
+
+
+def _send(node, channel_id):
+    fields = [arg for f in NOTICE_FIELDS for arg in ("--field", f)]
+    return _cli(
+        "hotline",
+        "send",
+        channel_id,
+        "--format",
+        "CI_ATTACK_NOTICE",
+        "--precedence",
+        "FLASH",
+        *fields,
+        home=node.home,
+    ).stdout.strip()
+
+
+def _state(node, message_id):
+    doc = json.loads(_cli("hotline", "show", message_id, "--json", home=node.home).stdout)
+    return doc["messages"][0]["awaiting"][0]
+
+
+def _inbox(node):
+    return json.loads(_cli("hotline", "inbox", "--json", home=node.home).stdout)
+
+
+ENV: dict[str, str] = {}
+
+
+def _hotline_env(tmp_path, flash_seconds):
+    roster = [
+        {"name": "watch-lead", "contacts": ["lead@watch"], "command": ["sh", "-c", f"cat >> {tmp_path}/told"]}
+    ]
+    ENV.clear()
+    ENV.update(
+        {
+            "AIRRC_HOTLINE__ACK_SECONDS": json.dumps({"FLASH": flash_seconds}),
+            "AIRRC_HOTLINE__ROSTER": json.dumps(roster),
+            "AIRRC_HOTLINE__DEADLINE_CHECK_SECONDS": "0.2",
+            "AIRRC_CHECKPOINT_INTERVAL_SECONDS": "1",
+        }
+    )
+    return dict(ENV)
+
+
+def test_flash_notice_escalates_is_acknowledged_and_both_transcripts_verify(cluster, tmp_path):
+    env = _hotline_env(tmp_path, flash_seconds=3)
+    us, cn = cluster.add("us-hot", env=env), cluster.add("cn-hot", env=env)
+    sg = cluster.add("sg-out", env=env)
+    cluster.pin_all()
+    _cli(
+        "user",
+        "add",
+        "olga",
+        "--role",
+        "duty_officer",
+        "--password-stdin",
+        home=cn.home,
+        stdin=OFFICER_PW + "\n",
+    )
+    cluster.start()
+
+    channel_id = _cli("hotline", "open", "cn-hot", home=us.home).stdout.strip()
+    message_id = _send(us, channel_id)
+    wait_until(lambda: [m["id"] for m in _inbox(cn)] == [message_id], what="the notice at cn")
+    received = _inbox(cn)[0]
+    assert "Energy and power grid" in received["rendered"]["en"]
+    assert "能源与电网" in received["rendered"]["zh"]
+    wait_until(lambda: _state(us, message_id)["delivered_at"] is not None, what="cn's receipt at us")
+
+    # nobody acknowledges within the 3 s deadline: escalation on both sides
+    wait_until(lambda: _state(us, message_id)["state"] == "overdue", what="overdue at us")
+    wait_until(lambda: _state(cn, message_id)["overdue"], what="overdue at cn")
+    wait_until(
+        lambda: (tmp_path / "told").exists() and message_id in (tmp_path / "told").read_text(),
+        what="roster told",
+    )
+    assert "watch-lead" in (tmp_path / "told").read_text()
+    alerts = _cli("alerts", "list", "--json", home=us.home).stdout
+    assert "hotline.overdue" in alerts
+
+    acked = _cli(
+        "hotline",
+        "ack",
+        message_id,
+        "--user",
+        "olga",
+        "--password-stdin",
+        home=cn.home,
+        stdin=OFFICER_PW + "\n",
+    )
+    assert "acknowledged by olga" in acked.stdout
+    wait_until(lambda: _state(us, message_id)["acknowledged_by"] == "olga", what="the ack at us")
+
+    for node, name in ((us, "us"), (cn, "cn")):
+        path = tmp_path / f"{name}-transcript.json"
+
+        def exported(node=node, path=path):
+            result = _cli("hotline", "transcript", channel_id, "-o", str(path), home=node.home, check=False)
+            assert result.returncode == 0 or "hotline.not_yet_checkpointed" in result.stderr, result.stderr
+            return result.returncode == 0
+
+        wait_until(exported, what=f"{name}'s transcript")
+        verified = subprocess.run(
+            [sys.executable, "-m", "airrc", "hotline", "verify-transcript", str(path), "--json"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        report = json.loads(verified.stdout)
+        notice = next(m for m in report["messages"] if m["id"] == message_id)
+        assert notice["receipted_by"] == ["cn-hot"]
+        assert len(notice["acknowledged_by"]) == 1
+        assert "olga" in notice["acknowledged_by"][0]
+        assert notice["escalations"] >= 2  # us's and cn's first step
+        tampered = json.loads(path.read_text())
+        for entry in tampered["entries"]:
+            if "content" in entry:
+                entry["content"]["fields"]["impact"] = "minor"
+        bad = tmp_path / f"{name}-tampered.json"
+        bad.write_text(json.dumps(tampered))
+        refused = subprocess.run(
+            [sys.executable, "-m", "airrc", "hotline", "verify-transcript", str(bad)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert refused.returncode == 1
+        assert "hotline.commitment_mismatch" in refused.stderr
+
+    # sg, outside the channel, holds nothing of it
+    status = json.loads(_cli("hotline", "status", "--json", home=sg.home).stdout)
+    assert status["acknowledgements"] == {"awaiting": 0, "overdue": 0}
+    node = cluster.open("sg-out")
+    try:
+        with node.store.read_session() as session:
+            assert session.get(ChannelRow, channel_id) is None
+            assert not session.scalars(select(MessageRow).where(MessageRow.channel_id == channel_id)).first()
+            assert session.scalar(select(StatementRow).where(StatementRow.statement_id == message_id)) is None
+            for data in session.scalars(select(StatementRow.data)):
+                assert channel_id.encode() not in data
+                assert b"energy_power_grid" not in data
+    finally:
+        node.close()
+
+
+@pytest.mark.slow
+def test_sigkill_of_either_node_during_a_flash_exchange_loses_nothing(cluster, tmp_path):
+    env = _hotline_env(tmp_path, flash_seconds=300)
+    us, cn = cluster.add("us-kill", env=env), cluster.add("cn-kill", env=env)
+    cluster.pin_all()
+    _cli(
+        "user",
+        "add",
+        "olga",
+        "--role",
+        "duty_officer",
+        "--password-stdin",
+        home=cn.home,
+        stdin=OFFICER_PW + "\n",
+    )
+    cluster.start()
+    channel_id = _cli("hotline", "open", "cn-kill", home=us.home).stdout.strip()
+
+    cn.kill()  # the recipient dies: messages wait in us's outbox
+    first = [_send(us, channel_id) for _ in range(3)]
+    us.kill()  # and the sender dies with them undelivered
+    cluster.start("us-kill", "cn-kill")
+    wait_until(lambda: {m["id"] for m in _inbox(cn)} == set(first), what="all notices at cn after restarts")
+
+    for message_id in first:
+        _cli(
+            "hotline",
+            "ack",
+            message_id,
+            "--user",
+            "olga",
+            "--password-stdin",
+            home=cn.home,
+            stdin=OFFICER_PW + "\n",
+        )
+    cn.kill()  # acknowledgements committed at cn, perhaps not yet delivered
+    second = _send(us, channel_id)
+    cluster.start("cn-kill")
+    wait_until(
+        lambda: all(_state(us, m)["acknowledged_by"] == "olga" for m in first),
+        what="every ack at us after the kill",
+    )
+    wait_until(lambda: second in {m["id"] for m in _inbox(cn)}, what="the later notice at cn")
+    with_ids = {m["id"] for m in json.loads(_cli("hotline", "inbox", "--all", "--json", home=cn.home).stdout)}
+    assert with_ids == {*first, second}  # nothing lost, nothing doubled
