@@ -36,6 +36,7 @@ bench: install
 	$(BIN)/python bench/crypto.py
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/federation.py
+	$(BIN)/python bench/hotline.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -19,9 +19,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from sqlalchemy import func, select
 
+from _nodes import delivered_at, mark, percentile, start_nodes
 from _results import write_section
 from airrc.config import Settings
-from airrc.demo import DemoNode, demo_nodes, exchange_cards
+from airrc.demo import demo_nodes
 from airrc.federation.outbox import OutboxItem
 from airrc.node import Node
 from airrc.store.statements import Draft
@@ -29,52 +30,12 @@ from airrc.store.statements import Draft
 PINGS = 200
 STATEMENTS = 3000
 BATCH = 100
-ENV = {
-    "AIRRC_FEDERATION_POLL_SECONDS": "0.02",
-    "AIRRC_LINK_TEST_INTERVAL_SECONDS": "3600",
-    "AIRRC_WITNESS_INTERVAL_SECONDS": "3600",
-    "AIRRC_SYNC_INTERVAL_SECONDS": "3600",
-}
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
-
-
-def delivered_latency(node: Node, statement_id: str, deadline: float) -> float:
-    from airrc.store.statements import StatementRow
-
-    while time.monotonic() < deadline:
-        with node.store.read_session() as s:
-            row = s.execute(
-                select(OutboxItem.created_at, OutboxItem.delivered_at)
-                .join(StatementRow, StatementRow.row_id == OutboxItem.statement_row)
-                .where(StatementRow.statement_id == statement_id)
-            ).first()
-        if row is not None and row[1] is not None:
-            return (row[1] - row[0]).total_seconds() * 1000
-        time.sleep(0.002)
-    raise TimeoutError(statement_id)
-
-
-def setup(nodes: list[DemoNode]) -> None:
-    for node in nodes:
-        node.env = ENV
-        node.init()
-    exchange_cards(nodes)
-    for node in nodes:
-        node.create_token()
-        node.start()
-    with httpx.Client() as client:
-        for node in nodes:
-            node.wait_healthy(client)
 
 
 def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="airrc-bench-fed-"))
     with demo_nodes(base) as nodes:
-        setup(nodes)
+        start_nodes(nodes)
         sender, receiver = nodes
         node = Node(Settings(home=sender.home))
         latencies: list[float] = []
@@ -82,7 +43,7 @@ def main() -> None:
             for i in range(PINGS + 10):
                 response = client.post(f"{sender.url}/api/v1/federation/ping", json={"peer": receiver.name})
                 response.raise_for_status()
-                latency = delivered_latency(node, response.json()["statements"][0], time.monotonic() + 30)
+                _, latency = delivered_at(node, response.json()["statements"][0], time.monotonic() + 30)
                 if i >= 10:  # warm-up
                     latencies.append(latency)
         p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
@@ -115,9 +76,6 @@ def main() -> None:
         rate = STATEMENTS / elapsed
         print(f"throughput {rate:,.0f} statements/s ({STATEMENTS} in {elapsed:.1f} s)")
         node.close()
-
-    def mark(ok: bool) -> str:
-        return "met" if ok else "missed"
 
     lines = [
         "| measure | result | target | |",

@@ -132,6 +132,9 @@ def serve(
 
     node = _open(home)
     settings = node.settings
+    # The event loop, the request thread pool and the federation worker hand work to each other; with
+    # the default 5 ms GIL switch interval every hand-off can wait that long (measured in bench/hotline.py).
+    sys.setswitchinterval(0.0005)
     uvicorn.run(
         create_app(node, background=True),
         host=host or settings.bind_host,

@@ -12,6 +12,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -133,12 +134,17 @@ class SignedStatement(BaseModel):
             "signatures": self.signatures.model_dump(by_alias=True),
         }
 
-    def canonical(self) -> bytes:
-        """RFC 8785 bytes of the whole signed statement; their SHA-256 is its digest and ledger leaf."""
+    @cached_property
+    def _canonical(self) -> bytes:
         return canonical_bytes(self.to_json())
 
+    def canonical(self) -> bytes:
+        """RFC 8785 bytes of the whole signed statement; their SHA-256 is its digest and ledger leaf."""
+        # Computed once: the model is frozen, and RFC 8785 serialisation is the hot path of federation.
+        return self._canonical
+
     def digest(self) -> bytes:
-        return hashlib.sha256(self.canonical()).digest()
+        return hashlib.sha256(self._canonical).digest()
 
 
 # -- kinds registry ---------------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ def get_principal(request: Request, node: NodeDep) -> AuthenticatedPrincipal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthError("a bearer token is required", code="auth.unauthenticated")
-    with node.store.session() as session:
+    with node.store.read_session() as session:
         return node.principals.authenticate(session, token.strip())
 
 

@@ -394,7 +394,8 @@ class HotlineService:
             salt=secrets.token_hex(16),
         )
         members = channel.members
-        recipients = {m: self.trust.current(session, m).keys for m in members}
+        # The sender keeps the plaintext in its own table; sealing is for the other participants.
+        recipients = {m: self.trust.current(session, m).keys for m in members if m != self.node_id}
         sealed = seal(
             content.model_dump(mode="json"),
             sender=self.identity,
