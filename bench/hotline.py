@@ -106,8 +106,8 @@ def main() -> None:
         f"| throughput, {BURST} notices sent back to back through the API until the last receipt | "
         f"{rate:,.0f} messages/s | | |",
         "",
-        f"{MESSAGES} sequential notices after {WARMUP} warm-up, each sealed (HPKE, ML-KEM-768+X25519) to both "
-        "participants, signed with Ed25519 and ML-DSA-65, logged, delivered over RFC 9421-signed HTTP between two "
+        f"{MESSAGES} sequential notices after {WARMUP} warm-up, each sealed (HPKE, ML-KEM-768+X25519) to the other "
+        "participant, signed with Ed25519 and ML-DSA-65, logged, delivered over RFC 9421-signed HTTP between two "
         "`airrc serve` processes with SQLite in WAL mode, synchronous=FULL. The receiver opens each notice, "
         "checks it against the format catalog, starts its acknowledgement clock and raises a FLASH alert in the "
         "same transaction as its signed receipt. No reference implementation exists for this; the numbers are "

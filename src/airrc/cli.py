@@ -6,6 +6,7 @@ import base64
 import json
 import secrets
 import sys
+import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -898,6 +899,9 @@ def main() -> None:
         if isinstance(exc, click.ClickException) or (hasattr(exc, "show") and hasattr(exc, "exit_code")):
             exc.show()
             sys.exit(exc.exit_code)
+        if isinstance(exc, tomllib.TOMLDecodeError):
+            err.print(f"error[config.bad_file]: the home's airrc.toml is not valid TOML: {exc}", markup=False)
+            sys.exit(1)
         if isinstance(exc, ValidationError):
             err.print(
                 f"error[config.invalid]: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}", markup=False

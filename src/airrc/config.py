@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import BaseModel, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
-__all__ = ["HotlineSettings", "Limits", "RosterLevel", "Settings"]
+__all__ = ["SETTINGS_FILE", "HotlineSettings", "Limits", "RosterLevel", "Settings"]
+
+SETTINGS_FILE = "airrc.toml"
 
 
 class Limits(BaseModel):
@@ -76,6 +84,25 @@ class Settings(BaseSettings):
     alert_webhook_url: str | None = None
     alert_command: list[str] | None = None
     dev: bool = False
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Explicit values, then ``AIRRC_*`` variables, then ``<home>/airrc.toml``: the file is what makes
+        ``airrc serve`` and every CLI command on the same home agree (deadlines, roster, intervals)."""
+        kwargs = getattr(init_settings, "init_kwargs", {})
+        home = Path(kwargs.get("home") or os.environ.get("AIRRC_HOME") or ".airrc").expanduser()
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=home / SETTINGS_FILE),
+        )
 
     @field_validator("home")
     @classmethod

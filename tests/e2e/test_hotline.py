@@ -3,7 +3,6 @@ acknowledgement, transcripts verified offline, a third node that reads nothing, 
 nothing."""
 
 import json
-import os
 import subprocess
 import sys
 
@@ -27,10 +26,8 @@ NOTICE_FIELDS = [
 
 
 def _cli(*args, home, stdin=None, check=True):
-    # The CLI reads the node's settings from the environment, as `airrc serve` does: same env for both.
     result = subprocess.run(
         [sys.executable, "-m", "airrc", *args, "--home", str(home)],
-        env={**os.environ, **ENV},
         input=stdin,
         capture_output=True,
         text=True,
@@ -66,29 +63,27 @@ def _inbox(node):
     return json.loads(_cli("hotline", "inbox", "--json", home=node.home).stdout)
 
 
-ENV: dict[str, str] = {}
+def _configure(nodes, tmp_path, flash_seconds):
+    """Deadlines and roster in each home's airrc.toml, which `airrc serve` and the CLI both read."""
+    for node in nodes:
+        (node.home / "airrc.toml").write_text(
+            "[hotline]\n"
+            f"ack_seconds = {{FLASH = {flash_seconds}}}\n"
+            "deadline_check_seconds = 0.2\n"
+            "[[hotline.roster]]\n"
+            'name = "watch-lead"\n'
+            'contacts = ["lead@watch"]\n'
+            f'command = ["sh", "-c", "cat >> {tmp_path}/told"]\n'
+        )
 
 
-def _hotline_env(tmp_path, flash_seconds):
-    roster = [
-        {"name": "watch-lead", "contacts": ["lead@watch"], "command": ["sh", "-c", f"cat >> {tmp_path}/told"]}
-    ]
-    ENV.clear()
-    ENV.update(
-        {
-            "AIRRC_HOTLINE__ACK_SECONDS": json.dumps({"FLASH": flash_seconds}),
-            "AIRRC_HOTLINE__ROSTER": json.dumps(roster),
-            "AIRRC_HOTLINE__DEADLINE_CHECK_SECONDS": "0.2",
-            "AIRRC_CHECKPOINT_INTERVAL_SECONDS": "1",
-        }
-    )
-    return dict(ENV)
+ENV = {"AIRRC_CHECKPOINT_INTERVAL_SECONDS": "1"}
 
 
 def test_flash_notice_escalates_is_acknowledged_and_both_transcripts_verify(cluster, tmp_path):
-    env = _hotline_env(tmp_path, flash_seconds=3)
-    us, cn = cluster.add("us-hot", env=env), cluster.add("cn-hot", env=env)
-    sg = cluster.add("sg-out", env=env)
+    us, cn = cluster.add("us-hot", env=ENV), cluster.add("cn-hot", env=ENV)
+    sg = cluster.add("sg-out", env=ENV)
+    _configure((us, cn, sg), tmp_path, flash_seconds=3)
     cluster.pin_all()
     _cli(
         "user",
@@ -190,8 +185,8 @@ def test_flash_notice_escalates_is_acknowledged_and_both_transcripts_verify(clus
 
 @pytest.mark.slow
 def test_sigkill_of_either_node_during_a_flash_exchange_loses_nothing(cluster, tmp_path):
-    env = _hotline_env(tmp_path, flash_seconds=300)
-    us, cn = cluster.add("us-kill", env=env), cluster.add("cn-kill", env=env)
+    us, cn = cluster.add("us-kill", env=ENV), cluster.add("cn-kill", env=ENV)
+    _configure((us, cn), tmp_path, flash_seconds=300)
     cluster.pin_all()
     _cli(
         "user",
