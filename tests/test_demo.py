@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -7,13 +8,23 @@ import pytest
 @pytest.mark.e2e
 def test_demo_runs_two_real_nodes():
     result = subprocess.run(
-        [sys.executable, "-m", "airrc", "demo"], capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-m", "airrc", "demo"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},  # no wrapping of the lines checked below
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "us-demo" in result.stdout
     assert "cn-demo" in result.stdout
     assert "demo finished" in result.stdout
     assert "receipted; latency p50" in result.stdout
+    assert "受影响行业\uff1a能源与电网" in result.stdout  # the full-width colon of Chinese text
+    assert "Affected sector: Energy and power grid" in result.stdout
+    assert "acknowledged by duty officer wei" in result.stdout
+    assert "not acknowledged by cn-demo: escalation step 1, told watch-lead" in result.stdout
+    assert result.stdout.count("transcript, verified offline: transcript verified") == 2
     assert "expired with 1/2 approvals" in result.stdout
     assert "authorized, checked offline by the actuator, executed" in result.stdout
     assert "0 violation(s)" in result.stdout

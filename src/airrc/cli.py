@@ -834,6 +834,10 @@ def hotline_verify_transcript(
     file: Annotated[Path, typer.Argument()],
     lang: LangOpt = "both",
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    home: Annotated[
+        Path | None,
+        typer.Option("--home", help="Also check the participants against the nodes pinned at this home."),
+    ] = None,
 ) -> None:
     """Check a transcript offline: cards, checkpoints, signatures, inclusion, commitments, officers."""
     from airrc.crypto.canonical import parse_json
@@ -842,6 +846,13 @@ def hotline_verify_transcript(
     limit = 256 * 1024 * 1024
     doc = parse_json(_read_file(file, limit), max_bytes=limit)
     report = verify_transcript(doc, max_bytes=Limits().max_statement_bytes)
+    unpinned: list[str] = []
+    if home is not None:
+        node = _open(home)
+        with node.store.read_session() as session:
+            known = {card.id for card in node.trust.peers(session)} | {node.id}
+        unpinned = [p for p in report.participant_ids if p not in known]
+        node.close()
     if as_json:
         sys.stdout.write(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")
         return
@@ -853,6 +864,8 @@ def hotline_verify_transcript(
     )
     if not report.catalog_matches:
         out.print("[yellow]the transcript was written with another format catalog[/yellow]")
+    for node_id in unpinned:
+        out.print(f"[yellow]participant {node_id} is not a node pinned here[/yellow]")
     for m in report.messages:
         out.print(
             f"[bold]{m.id}[/bold] {m.precedence or '(sealed)'} {m.format or ''} from {m.sender} at {m.issued_at}"

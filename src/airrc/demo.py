@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -9,10 +10,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import httpx
 from rich.console import Console
@@ -35,6 +38,7 @@ def airrc(*args: str, home: Path, stdin: str | None = None) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "airrc", *args, "--home", str(home)],
         input=stdin,
+        env={**os.environ, "COLUMNS": "160"},
         capture_output=True,
         text=True,
         timeout=120,
@@ -231,6 +235,117 @@ def human_control_scenario(us: DemoNode, cn: DemoNode, base: Path, console: Cons
     console.print(f"cn-demo verifies us-demo's audit bundle without seeing the action:\n{verdict.strip()}")
 
 
+DEMO_SETTINGS = """\
+# Written by `airrc demo`: short intervals so the scenario runs in seconds.
+checkpoint_interval_seconds = 2
+
+[hotline]
+ack_seconds = {FLASH = 8}
+deadline_check_seconds = 0.5
+
+[[hotline.roster]]
+name = "watch-lead"
+contacts = ["watch lead on call"]
+
+[[hotline.roster]]
+name = "director"
+contacts = ["centre director"]
+"""
+GRID_NOTICE = [
+    "sector=energy_power_grid",
+    "country=US",
+    "location@en=Northern ring substations",
+    "location@zh=北部环网变电站",
+    "started_at=2026-11-22T06:40Z",
+    "ai_involvement=suspected",
+    "impact=outage",
+    "request=containment",
+]
+
+
+def _wait(predicate: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def _awaiting(node: DemoNode, message_id: str) -> dict[str, Any]:
+    doc = json.loads(airrc("hotline", "show", message_id, "--json", home=node.home))
+    awaiting: dict[str, Any] = doc["messages"][0]["awaiting"][0]
+    return awaiting
+
+
+def hotline_scenario(
+    us: DemoNode, cn: DemoNode, base: Path, console: Console, report: str | None = None
+) -> None:
+    """A FLASH notice of an AI-enabled attack on the grid: receipt, a named officer's acknowledgement,
+    both languages; a second notice nobody acknowledges escalates; both transcripts verify offline."""
+    console.rule("[bold]hotline: FLASH notice of an AI-enabled attack on a power grid")
+    airrc(
+        "user",
+        "add",
+        "wei",
+        "--role",
+        "duty_officer",
+        "--password-stdin",
+        home=cn.home,
+        stdin="wei-duty-officer\n",
+    )
+    args = ["hotline", "open", cn.name] + (["--report", report] if report else [])
+    channel = airrc(*args, home=us.home).strip()
+    console.print(f"us-demo opens crisis channel {channel}" + (f" from report {report}" if report else ""))
+    fields = [arg for f in GRID_NOTICE for arg in ("--field", f)]
+    send = ["hotline", "send", channel, "--format", "CI_ATTACK_NOTICE", "--precedence", "FLASH", *fields]
+    message = airrc(*send, home=us.home).strip()
+    _wait(lambda: _awaiting(us, message)["delivered_at"] is not None, "cn-demo's receipt")
+    console.print(f"sealed FLASH notice {message} delivered; cn-demo's signed receipt is stored at us-demo")
+    console.print("[bold]cn-demo's duty officer reads it in both languages:[/bold]")
+    console.print(
+        airrc("hotline", "inbox", "--lang", "both", home=cn.home).strip(), markup=False, highlight=False
+    )
+    airrc(
+        "hotline",
+        "ack",
+        message,
+        "--user",
+        "wei",
+        "--password-stdin",
+        home=cn.home,
+        stdin="wei-duty-officer\n",
+    )
+    _wait(lambda: _awaiting(us, message)["acknowledged_by"] == "wei", "the acknowledgement at us-demo")
+    console.print(
+        "[green]acknowledged by duty officer wei, signed with wei's personal key, verified at us-demo[/green]"
+    )
+    second = airrc(*send, home=us.home).strip()
+    console.print("a second FLASH notice goes unacknowledged (the demo's FLASH deadline is 8 s)…")
+    _wait(lambda: _awaiting(us, second)["state"] == "overdue", "the escalation", timeout=90)
+    alert = next(
+        a
+        for a in json.loads(airrc("alerts", "list", "--json", home=us.home))
+        if a["code"] == "hotline.overdue"
+    )
+    console.print(f"[yellow]escalated on both sides: {alert['message']}[/yellow]")
+    for node in (us, cn):
+        path = base / f"{node.name}-transcript.json"
+        _wait(partial(_exported, node, channel, path), f"{node.name}'s transcript")
+        verdict = airrc("hotline", "verify-transcript", str(path), "--lang", "en", home=node.home)
+        console.print(f"{node.name}'s transcript, verified offline: {verdict.strip().splitlines()[0]}")
+
+
+def _exported(node: DemoNode, channel: str, path: Path) -> bool:
+    """Export once the peer's log has checkpointed everything the channel holds (it does so every 2 s)."""
+    try:
+        airrc("hotline", "transcript", channel, "-o", str(path), home=node.home)
+    except RuntimeError as exc:
+        if "hotline.not_yet_checkpointed" in str(exc):
+            return False
+        raise
+    return True
+
+
 def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
     console = console or Console()
     base = Path(tempfile.mkdtemp(prefix="airrc-demo-"))
@@ -239,6 +354,7 @@ def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
         with console.status("initialising nodes (keys, genesis cards, databases)…"):
             for node in nodes:
                 node.init()
+                (node.home / "airrc.toml").write_text(DEMO_SETTINGS)
         with console.status("exchanging cards out of band…"):
             exchange_cards(nodes)
             for node in nodes:
@@ -262,6 +378,7 @@ def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
                 "federation", "ping", "cn-demo", "--count", "20", "--timeout", "60", home=nodes[0].home
             )
         console.print(ping.strip())
+        hotline_scenario(nodes[0], nodes[1], base, console)
         human_control_scenario(nodes[0], nodes[1], base, console)
         if keep:
             console.print(f"nodes keep running; homes under {base}. Press Ctrl-C to stop.")

@@ -800,7 +800,7 @@ class HotlineService:
             issued_at=now,
         )
         wait.steps_done, wait.overdue = step, True
-        who = "us" if wait.node_id == self.node_id else wait.node_id[:16]
+        who = "us" if wait.node_id == self.node_id else self.trust.current(session, wait.node_id).name
         text = f"{message.precedence} {message.format} not acknowledged by {who}: escalation step {step}"
         if level is not None:
             text += f", told {level.name}"

@@ -227,6 +227,7 @@ class TranscriptMessage:
 class TranscriptReport:
     channel_id: str
     participants: list[str]
+    participant_ids: list[str]
     checkpoints: dict[str, int]
     statements: int
     opened_by: str
@@ -240,6 +241,7 @@ class TranscriptReport:
         return {
             "channel_id": self.channel_id,
             "participants": self.participants,
+            "participant_ids": self.participant_ids,
             "checkpoints": self.checkpoints,
             "statements": self.statements,
             "opened_by": self.opened_by,
@@ -375,6 +377,7 @@ def verify_transcript(doc: Any, *, max_bytes: int) -> TranscriptReport:  # noqa:
     return TranscriptReport(
         channel_id=channel_id,
         participants=[names[p] for p in opening.participants],
+        participant_ids=list(opening.participants),
         checkpoints={names[n]: c.size for n, c in checkpoints.items()},
         statements=len(proven),
         opened_by=names[opens[0].statement.issuer],
