@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+from airrc.errors import Error
+
 PASSWORD = "cli admin password"
 
 
@@ -153,3 +155,27 @@ def test_serve_refuses_an_unmigrated_database(homes, tmp_path):
         check=False,
     )
     assert upgraded.returncode == 0, upgraded.stderr
+
+
+def test_hotline_fields_from_the_command_line():
+    from airrc.cli import _parse_fields
+
+    fields = _parse_fields(
+        [
+            "sector=energy_power_grid",
+            "needed_within=3600",
+            "details@en=Grid",
+            "details@zh=电网",
+            "text@zh=仅中文",
+        ]
+    )
+    assert fields == {
+        "sector": "energy_power_grid",
+        "needed_within": 3600,
+        "details": {"en": "Grid", "zh": "电网"},
+        "text": {"text": "仅中文", "lang": "zh"},
+    }
+    for bad in ("novalue", "x@fr=bonjour", "=1"):
+        with pytest.raises(Error) as refused:
+            _parse_fields([bad])
+        assert refused.value.code == "input.bad_field_syntax"

@@ -167,6 +167,13 @@ def test_flash_notice_escalates_is_acknowledged_and_both_transcripts_verify(clus
         assert refused.returncode == 1
         assert "hotline.commitment_mismatch" in refused.stderr
 
+    # drills: each node sent its daily LINK_TEST at start; the receiving nodes acknowledged them automatically
+    def drills_ok():
+        drills = json.loads(_cli("hotline", "status", "--json", home=us.home).stdout)["drills"]
+        return {d["peer"]: d["result"] for d in drills} == {"cn-hot": "ok", "sg-out": "ok"}
+
+    wait_until(drills_ok, what="link tests acknowledged")
+
     # sg, outside the channel, holds nothing of it
     status = json.loads(_cli("hotline", "status", "--json", home=sg.home).stdout)
     assert status["acknowledgements"] == {"awaiting": 0, "overdue": 0}
