@@ -3,11 +3,13 @@ hotline runs over the real federation code with a clock the tests control."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -70,8 +72,30 @@ def past(minutes: float = 60) -> datetime:
     return datetime.now(UTC) - timedelta(minutes=minutes)
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> Iterator[Callable[[str], str | None]]:
+    """Each node's database: SQLite files, or one PostgreSQL database per node on the test server."""
+    if request.param == "sqlite":
+        yield lambda _name: None
+        return
+    server = request.getfixturevalue("pg_server")
+    created: list[str] = []
+
+    def database(name: str) -> str:
+        db = f"t_{name}_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(server.admin_conninfo(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{db}"')
+        created.append(db)
+        return str(server.url(db))
+
+    yield database
+    with psycopg.connect(server.admin_conninfo(), autocommit=True) as conn:
+        for db in created:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
 @pytest.fixture
-def net(make_node: NodeFactory, tmp_path) -> Iterator[Net]:
+def net(make_node: NodeFactory, backend: Callable[[str], str | None], tmp_path) -> Iterator[Net]:
     roster = [
         {
             "name": "watch-lead",
@@ -87,6 +111,7 @@ def net(make_node: NodeFactory, tmp_path) -> Iterator[Net]:
     nodes = {
         name: make_node(
             name,
+            database_url=backend(name),
             endpoints=(f"http://{name}.test",) if name != "cn" else ("http://cn.test", "http://cn-alt.test"),
             hotline={"roster": roster},
         )
