@@ -20,6 +20,7 @@ from airrc.crypto.canonical import canonical_bytes, parse_json
 from airrc.crypto.keys import NodeIdentity, write_private_file
 from airrc.crypto.trust import NodeCard, make_genesis_card, verify_card
 from airrc.errors import ConfigError, LedgerError
+from airrc.exchange.service import ExchangeService
 from airrc.federation.context import FederationContext
 from airrc.federation.inbox import Inbox
 from airrc.federation.outbox import Outbox
@@ -120,6 +121,15 @@ class Node:
             max_statement_bytes=settings.limits.max_statement_bytes,
         )
         self.statements.hooks.append(self.hotline.on_stored)
+        self.exchange = ExchangeService(
+            node_id=self.id,
+            identity=self.identity,
+            statements=self.statements,
+            trust=self.trust,
+            alerts=self.alerts,
+            max_statement_bytes=settings.limits.max_statement_bytes,
+        )
+        self.statements.hooks.append(self.exchange.on_stored)
 
     def periodic_tasks(self) -> list[tuple[str, float, Callable[[], object]]]:
         """Work the background worker runs besides federation: (name, interval seconds, function)."""

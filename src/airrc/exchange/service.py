@@ -1,0 +1,617 @@
+"""Reports on a node: drafts, per-partner previews, publication as one statement per audience, updates,
+revocations, what partners shared with us, correlation and search.
+
+A report row holds the current version of one report of one origin node (ours, or a partner's view of
+theirs). Its categories, sectors, techniques and observables are also written as indexed terms: search
+filters and correlation read those, never the JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    delete,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from airrc.alerts import Alerts
+from airrc.crypto.keys import NodeIdentity
+from airrc.crypto.sealing import SealedBody, open_sealed, seal
+from airrc.crypto.trust import NodeCard
+from airrc.errors import Conflict, Error, NotFound
+from airrc.exchange.model import ExchangeError, Report, parse_report
+from airrc.exchange.policy import PartnerPolicy, SharingDecision, decide
+from airrc.federation.peers import TrustStore
+from airrc.statements import SignedStatement, format_timestamp, register_kind
+from airrc.store.db import Base, UTCDateTime, utcnow
+from airrc.store.statements import Draft, StatementLog, StoredRow
+
+__all__ = ["ExchangeBody", "ExchangeService", "ReportRow", "SearchQuery"]
+
+CORRELATION_WINDOW = timedelta(days=30)
+SIMILARITY_THRESHOLD = 0.8
+SIMILARITY_CANDIDATES = 500
+
+
+@register_kind("exchange.report", description="a report of malicious AI use, one statement per audience")
+class ExchangeBody(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    report_id: str = Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+    version: int = Field(ge=1)
+    action: Literal["publish", "update", "revoke"]
+    report: dict[str, Any] | None = None
+    sealed: SealedBody | None = None
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class ReportRow(Base):
+    __tablename__ = "exchange_reports"
+    __table_args__ = (
+        UniqueConstraint("origin", "report_id", name="uq_exchange_origin_report"),
+        Index("ix_exchange_reports_updated", "updated_at"),
+        Index("ix_exchange_reports_status_tlp", "status", "tlp"),
+    )
+
+    key: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    report_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    origin: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    local: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[str] = mapped_column(String(12), nullable=False)  # draft | published | revoked
+    tlp: Mapped[str] = mapped_column(String(16), nullable=False)
+    severity: Mapped[str] = mapped_column(String(12), nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)  # normalised title + summary, for search
+    data: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    def report(self) -> Report:
+        return parse_report(json.loads(self.data), received=not self.local)
+
+    def to_json(self, *, names: dict[str, str] | None = None) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "report_id": self.report_id,
+            "origin": (names or {}).get(self.origin, self.origin),
+            "origin_id": self.origin,
+            "local": self.local,
+            "version": self.version,
+            "status": self.status,
+            "tlp": self.tlp,
+            "severity": self.severity,
+            "created_at": format_timestamp(self.created_at),
+            "updated_at": format_timestamp(self.updated_at),
+            "published_at": format_timestamp(self.published_at) if self.published_at else None,
+            "report": json.loads(self.data),
+        }
+
+
+class TermRow(Base):
+    """An indexed property of a report: category, sector, technique or observable (``obs:<type>``)."""
+
+    __tablename__ = "exchange_terms"
+    __table_args__ = (Index("ix_exchange_terms_lookup", "kind", "value", "report_key"),)
+
+    report_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24), primary_key=True)
+    value: Mapped[str] = mapped_column(String(512), primary_key=True)
+
+
+class PolicyRow(Base):
+    __tablename__ = "exchange_policies"
+
+    partner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    policy: Mapped[str] = mapped_column(Text, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class ShareRow(Base):
+    """Which partner received which version of one of our reports, in which statement."""
+
+    __tablename__ = "exchange_shares"
+
+    report_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    statement_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    shared_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class LinkRow(Base):
+    """Two reports linked by correlation (``a < b``); near-duplicates also form clusters."""
+
+    __tablename__ = "exchange_links"
+
+    a: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    b: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    reason: Mapped[str] = mapped_column(String(600), primary_key=True)
+    duplicate: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class SearchQuery(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    category: str | None = Field(default=None, max_length=64)
+    sector: str | None = Field(default=None, max_length=64)
+    technique: str | None = Field(default=None, max_length=32)
+    tlp: str | None = Field(default=None, max_length=16)
+    origin: str | None = Field(default=None, max_length=64, description="node id, or 'local'")
+    since: datetime | None = None
+    until: datetime | None = None
+    text: str | None = Field(default=None, max_length=200)
+    status: str | None = Field(default=None, max_length=12)
+    limit: int = Field(default=50, ge=1, le=500)
+    after: int | None = Field(default=None, ge=0, description="cursor: the last key of the previous page")
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    report: ReportRow
+    decisions: list[SharingDecision]
+    statements: list[str]
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[\w]+", text.lower())
+
+
+def normalised_text(report: Report) -> str:
+    parts = [report.title.en, report.title.zh, report.summary.en, report.summary.zh]
+    return " ".join(" ".join(_words(p)) for p in parts if p)
+
+
+def similarity(a: str, b: str) -> float:
+    """Jaccard similarity of word trigrams (characters for text without spaces, such as Chinese)."""
+
+    def shingles(text: str) -> set[str]:
+        tokens = text.split() if " " in text else list(text)
+        if len(tokens) < 3:
+            return {" ".join(tokens)} if tokens else set()
+        return {" ".join(tokens[i : i + 3]) for i in range(len(tokens) - 2)}
+
+    sa, sb = shingles(a), shingles(b)
+    if not sa or not sb:
+        return 0.0
+    return len(sa & sb) / len(sa | sb)
+
+
+def _terms(report: Report) -> set[tuple[str, str]]:
+    terms: set[tuple[str, str]] = {("category", str(c)) for c in report.categories}
+    terms |= {("sector", s) for s in report.sectors}
+    terms |= {("technique", t) for t in report.techniques}
+    terms |= {(f"obs:{o.type}", o.value[:512]) for o in report.observables}
+    return terms
+
+
+class ExchangeService:
+    def __init__(
+        self,
+        *,
+        node_id: str,
+        identity: NodeIdentity,
+        statements: StatementLog,
+        trust: TrustStore,
+        alerts: Alerts,
+        max_statement_bytes: int,
+    ) -> None:
+        self.node_id = node_id
+        self.identity = identity
+        self.statements = statements
+        self.trust = trust
+        self.alerts = alerts
+        self.max_statement_bytes = max_statement_bytes
+
+    # -- policies ------------------------------------------------------------------------------------------
+
+    def _partner(self, session: Session, who: str) -> NodeCard:
+        if len(who) == 64 and all(c in "0123456789abcdef" for c in who):
+            return self.trust.current(session, who)
+        return self.trust.by_name(session, who)
+
+    def set_policy(self, session: Session, partner: str, policy: PartnerPolicy) -> NodeCard:
+        card = self._partner(session, partner)
+        row = session.get(PolicyRow, card.id)
+        text = policy.model_dump_json()
+        if row is None:
+            session.add(PolicyRow(partner_id=card.id, policy=text, updated_at=utcnow()))
+        else:
+            row.policy, row.updated_at = text, utcnow()
+        return card
+
+    def policies(self, session: Session) -> dict[str, PartnerPolicy]:
+        return {
+            row.partner_id: PartnerPolicy.model_validate_json(row.policy)
+            for row in session.scalars(select(PolicyRow))
+        }
+
+    # -- drafts ----------------------------------------------------------------------------------------------
+
+    def create(self, session: Session, doc: dict[str, Any]) -> ReportRow:
+        """A new draft from JSON (``report_id`` and ``version`` are assigned here)."""
+        if not isinstance(doc, dict):
+            raise ExchangeError("a report is a JSON object")
+        report = parse_report({**doc, "report_id": str(uuid.uuid4()), "version": 1})
+        now = utcnow()
+        row = ReportRow(
+            report_id=report.report_id,
+            origin=self.node_id,
+            local=True,
+            version=1,
+            status="draft",
+            created_at=now,
+            **self._columns(report, now),
+        )
+        session.add(row)
+        session.flush()
+        self._index(session, row, report)
+        return row
+
+    def edit(self, session: Session, key_or_id: str, doc: dict[str, Any]) -> ReportRow:
+        """Change a draft, or start the next version of a published report (published again as an update)."""
+        row = self.get(session, key_or_id, local_only=True)
+        if row.status == "revoked":
+            raise Conflict("a revoked report cannot be edited", code="exchange.revoked")
+        version = row.version if row.status == "draft" else row.version + 1
+        if not isinstance(doc, dict):
+            raise ExchangeError("a report is a JSON object")
+        report = parse_report({**doc, "report_id": row.report_id, "version": version})
+        for name, value in self._columns(report, utcnow()).items():
+            setattr(row, name, value)
+        row.version, row.status = version, "draft"
+        self._index(session, row, report)
+        return row
+
+    def _columns(self, report: Report, now: datetime, view: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Row columns; a partner's report is kept exactly as its view arrived."""
+        return {
+            "tlp": report.tlp,
+            "severity": report.severity,
+            "text": normalised_text(report)[:20_000],
+            "data": json.dumps(
+                view if view is not None else report.to_json(), ensure_ascii=False, sort_keys=True
+            ),
+            "updated_at": now,
+        }
+
+    def _index(self, session: Session, row: ReportRow, report: Report) -> None:
+        session.execute(delete(TermRow).where(TermRow.report_key == row.key))
+        terms = _terms(report)
+        if terms:
+            session.add_all(TermRow(report_key=row.key, kind=k, value=v) for k, v in terms)
+        session.flush()
+
+    def get(self, session: Session, key_or_id: str | int, *, local_only: bool = False) -> ReportRow:
+        query = select(ReportRow)
+        text = str(key_or_id)
+        query = (
+            query.where(ReportRow.key == int(text))
+            if text.isdigit()
+            else query.where(ReportRow.report_id == text)
+        )
+        if local_only:
+            query = query.where(ReportRow.local.is_(True))
+        row = session.scalars(query.order_by(ReportRow.local.desc())).first()
+        if row is None:
+            raise NotFound(f"no report {key_or_id}", code="exchange.unknown_report")
+        return row
+
+    # -- preview, publish, revoke ------------------------------------------------------------------------------
+
+    def preview(self, session: Session, key_or_id: str) -> list[SharingDecision]:
+        """For each pinned partner: whether this report would go, and exactly the JSON that would leave."""
+        row = self.get(session, key_or_id, local_only=True)
+        report = row.report()
+        policies = self.policies(session)
+        return [
+            decide(report, policies.get(card.id), partner_id=card.id, partner_name=card.name)
+            for card in self.trust.peers(session)
+        ]
+
+    def publish(self, session: Session, key_or_id: str) -> PublishResult:
+        """One statement per partner allowed to see it, all with the same ``report_id``; sealed from AMBER up."""
+        row = self.get(session, key_or_id, local_only=True)
+        if row.status != "draft":
+            raise Conflict(
+                f"report {row.report_id} version {row.version} is already {row.status}",
+                code="exchange.already_published",
+            )
+        report = row.report()
+        decisions = self.preview(session, str(row.key))
+        action: Literal["publish", "update"] = "publish" if row.version == 1 else "update"
+        drafts = []
+        shared = [d for d in decisions if d.shared and d.view is not None]
+        for decision in shared:
+            drafts.append(
+                Draft(
+                    kind="exchange.report",
+                    audience=[decision.partner_id],
+                    body=self._body(session, report, action, decision),
+                    tlp=report.tlp,
+                )
+            )
+        signed = self.statements.issue_many(session, drafts)
+        now = utcnow()
+        for decision, statement in zip(shared, signed, strict=True):
+            session.add(
+                ShareRow(
+                    report_key=row.key,
+                    partner_id=decision.partner_id,
+                    version=row.version,
+                    statement_id=statement.statement.id,
+                    shared_at=now,
+                )
+            )
+        row.status, row.published_at = "published", now
+        self.correlate(session, row, report)
+        return PublishResult(row, decisions, [s.statement.id for s in signed])
+
+    def _body(
+        self, session: Session, report: Report, action: str, decision: SharingDecision
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"report_id": report.report_id, "version": report.version, "action": action}
+        if report.tlp in ("clear", "green"):
+            body["report"] = decision.view
+        else:
+            card_keys = {decision.partner_id: self.trust.current(session, decision.partner_id).keys}
+            body["sealed"] = seal(
+                decision.view,
+                sender=self.identity,
+                sender_id=self.node_id,
+                recipients=card_keys,
+                kind="exchange.report",
+            ).model_dump(mode="json")
+        return body
+
+    def revoke(self, session: Session, key_or_id: str, reason: str) -> list[str]:
+        """Withdraw a report from every partner that ever received it."""
+        row = self.get(session, key_or_id, local_only=True)
+        if row.status == "revoked":
+            raise Conflict(f"report {row.report_id} is already revoked", code="exchange.revoked")
+        partners = sorted(
+            set(session.scalars(select(ShareRow.partner_id).where(ShareRow.report_key == row.key)))
+        )
+        report = row.report()
+        drafts = [
+            Draft(
+                kind="exchange.report",
+                audience=[partner],
+                body={
+                    "report_id": row.report_id,
+                    "version": row.version,
+                    "action": "revoke",
+                    "reason": reason,
+                },
+                tlp="amber" if report.tlp == "red" else report.tlp,
+            )
+            for partner in partners
+        ]
+        signed = self.statements.issue_many(session, drafts)
+        row.status, row.updated_at = "revoked", utcnow()
+        return [s.statement.id for s in signed]
+
+    # -- what partners send (a StatementLog hook) --------------------------------------------------------------
+
+    def on_stored(self, session: Session, pairs: list[tuple[SignedStatement, StoredRow]]) -> None:
+        for signed, stored in pairs:
+            if stored.local or signed.statement.kind != "exchange.report":
+                continue
+            try:
+                with session.begin_nested():
+                    self._receive(session, signed)
+            except Error as exc:
+                self.alerts.raise_alert(
+                    session,
+                    exc.code,
+                    f"a report from {signed.statement.issuer[:16]} was not accepted: {exc.message}",
+                    statement=signed.statement.id,
+                )
+
+    def _receive(self, session: Session, signed: SignedStatement) -> None:
+        st = signed.statement
+        try:
+            body = ExchangeBody.model_validate(st.body)
+        except ValidationError as exc:
+            raise ExchangeError("malformed exchange.report body", code="exchange.malformed") from exc
+        row = session.scalar(
+            select(ReportRow).where(ReportRow.origin == st.issuer, ReportRow.report_id == body.report_id)
+        )
+        if body.action == "revoke":
+            if row is not None:
+                row.status, row.updated_at = "revoked", utcnow()
+            return
+        doc = body.report
+        if body.sealed is not None:
+            doc = open_sealed(
+                body.sealed,
+                recipient=self.identity,
+                recipient_id=self.node_id,
+                sender_id=st.issuer,
+                sender_verifier=self.trust.verifier_for(st.issuer, st.issued_at_datetime),
+                kind="exchange.report",
+                max_bytes=self.max_statement_bytes,
+            )
+        report = parse_report(doc, received=True)
+        if report.report_id != body.report_id or report.version != body.version:
+            raise ExchangeError("the report does not match its statement", code="exchange.mismatch")
+        if report.tlp != st.tlp:
+            raise ExchangeError("the report's TLP differs from its statement's", code="exchange.mismatch")
+        now = utcnow()
+        if row is None:
+            row = ReportRow(report_id=report.report_id, origin=st.issuer, local=False, created_at=now)
+            session.add(row)
+        elif row.version >= report.version:
+            return  # an older or repeated version arriving late changes nothing
+        for name, value in self._columns(report, now, doc).items():
+            setattr(row, name, value)
+        row.version, row.status, row.published_at = report.version, "published", st.issued_at_datetime
+        session.flush()
+        self._index(session, row, report)
+        self.correlate(session, row, report)
+
+    # -- correlation ---------------------------------------------------------------------------------------------
+
+    def correlate(self, session: Session, row: ReportRow, report: Report) -> int:
+        """Link ``row`` to reports sharing an observable, or a technique and a sector within the window;
+        mark near-duplicates (same observables, or similar text). Returns the number of links made."""
+        links: dict[tuple[int, str], tuple[bool, float | None]] = {}
+        observables = {(f"obs:{o.type}", o.value[:512]) for o in report.observables}
+        for kind, value in observables:
+            for other in session.scalars(
+                select(TermRow.report_key)
+                .where(TermRow.kind == kind, TermRow.value == value, TermRow.report_key != row.key)
+                .limit(1000)
+            ):
+                links[(other, f"observable {kind[4:]} {value}"[:600])] = (False, None)
+        moment = row.published_at or row.updated_at
+        for technique in report.techniques:
+            for sector in report.sectors:
+                t = select(TermRow.report_key).where(TermRow.kind == "technique", TermRow.value == technique)
+                s = select(TermRow.report_key).where(TermRow.kind == "sector", TermRow.value == sector)
+                for other in session.scalars(
+                    select(ReportRow.key)
+                    .where(
+                        ReportRow.key.in_(t),
+                        ReportRow.key.in_(s),
+                        ReportRow.key != row.key,
+                        ReportRow.updated_at >= moment - CORRELATION_WINDOW,
+                        ReportRow.updated_at <= moment + CORRELATION_WINDOW,
+                    )
+                    .limit(1000)
+                ):
+                    links[(other, f"technique {technique} in sector {sector}")] = (False, None)
+        text = normalised_text(report)
+        candidates = session.execute(
+            select(ReportRow.key, ReportRow.text, ReportRow.data)
+            .where(ReportRow.key != row.key, ReportRow.updated_at >= moment - CORRELATION_WINDOW)
+            .order_by(ReportRow.updated_at.desc())
+            .limit(SIMILARITY_CANDIDATES)
+        ).all()
+        for other_key, other_text, other_data in candidates:
+            other_obs = {(o["type"], o["value"]) for o in json.loads(other_data).get("observables", [])}
+            mine = {(o.type, o.value) for o in report.observables}
+            if mine and mine == other_obs:
+                links[(other_key, "same observables")] = (True, 1.0)
+            score = similarity(text, other_text)
+            if score >= SIMILARITY_THRESHOLD:
+                links[(other_key, "similar text")] = (True, round(score, 3))
+        session.execute(delete(LinkRow).where(or_(LinkRow.a == row.key, LinkRow.b == row.key)))
+        for (other, reason), (duplicate, strength) in links.items():
+            a, b = sorted((row.key, other))
+            session.add(LinkRow(a=a, b=b, reason=reason, duplicate=duplicate, score=strength))
+        session.flush()
+        return len(links)
+
+    def links(self, session: Session, key: int) -> list[dict[str, Any]]:
+        rows = session.scalars(select(LinkRow).where(or_(LinkRow.a == key, LinkRow.b == key)))
+        return [
+            {
+                "report": r.b if r.a == key else r.a,
+                "reason": r.reason,
+                "duplicate": r.duplicate,
+                "score": r.score,
+            }
+            for r in rows
+        ]
+
+    def clusters(self, session: Session) -> list[dict[str, Any]]:
+        """Near-duplicate reports (across nodes), grouped by union-find over the duplicate links."""
+        parent: dict[int, int] = {}
+
+        def find(x: int) -> int:
+            parent.setdefault(x, x)
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        for link in session.scalars(select(LinkRow).where(LinkRow.duplicate.is_(True))):
+            parent[find(link.a)] = find(link.b)
+        groups: dict[int, list[int]] = {}
+        for key in list(parent):
+            groups.setdefault(find(key), []).append(key)
+        rows = {r.key: r for r in session.scalars(select(ReportRow).where(ReportRow.key.in_(list(parent))))}
+        out = []
+        for members in groups.values():
+            members.sort()
+            out.append(
+                {
+                    "reports": [
+                        {
+                            "key": k,
+                            "report_id": rows[k].report_id,
+                            "origin": rows[k].origin,
+                            "title": json.loads(rows[k].data)["title"],
+                        }
+                        for k in members
+                        if k in rows
+                    ],
+                    "origins": sorted({rows[k].origin for k in members if k in rows}),
+                }
+            )
+        return sorted(out, key=lambda c: -len(c["reports"]))
+
+    # -- search ------------------------------------------------------------------------------------------------------
+
+    def search(self, session: Session, query: SearchQuery) -> list[ReportRow]:
+        """Filter by indexed terms and columns; pages by ``key`` (newest first), so deep pages stay fast."""
+        stmt = select(ReportRow)
+        for kind, value in (
+            ("category", query.category),
+            ("sector", query.sector),
+            ("technique", query.technique),
+        ):
+            if value:
+                stmt = stmt.where(
+                    ReportRow.key.in_(
+                        select(TermRow.report_key).where(TermRow.kind == kind, TermRow.value == value)
+                    )
+                )
+        if query.tlp:
+            stmt = stmt.where(ReportRow.tlp == query.tlp)
+        if query.status:
+            stmt = stmt.where(ReportRow.status == query.status)
+        if query.origin == "local":
+            stmt = stmt.where(ReportRow.local.is_(True))
+        elif query.origin:
+            stmt = stmt.where(ReportRow.origin == query.origin)
+        if query.since:
+            stmt = stmt.where(ReportRow.updated_at >= query.since)
+        if query.until:
+            stmt = stmt.where(ReportRow.updated_at <= query.until)
+        for word in _words(query.text or "")[:8]:
+            stmt = stmt.where(ReportRow.text.contains(word))
+        if query.after is not None:
+            stmt = stmt.where(ReportRow.key < query.after)
+        return list(session.scalars(stmt.order_by(ReportRow.key.desc()).limit(query.limit)))
+
+    def count(self, session: Session) -> dict[str, int]:
+        rows = session.execute(select(ReportRow.local, func.count()).group_by(ReportRow.local))
+        return {("local" if local else "received"): int(n) for local, n in rows}
+
+
+def names_of(cards: Iterable[NodeCard], self_id: str, self_name: str) -> dict[str, str]:
+    return {c.id: c.name for c in cards} | {self_id: self_name}
