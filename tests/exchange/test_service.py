@@ -150,7 +150,7 @@ def test_correlation_links_reports_and_clusters_near_duplicates(net: Net) -> Non
         received = us.exchange.search(s, SearchQuery(origin=cn.id))
         assert len(received) == 1
         links = us.exchange.links(s, ours)
-        reasons = {(l["report"], l["reason"]) for l in links}
+        reasons = {(link["report"], link["reason"]) for link in links}
         assert (received[0].key, "same observables") in reasons
         assert (received[0].key, "technique AML.T0048 in sector energy_power_grid") in reasons
         assert (other, "observable ipv4 203.0.113.7") in reasons
