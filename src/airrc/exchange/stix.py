@@ -1,0 +1,393 @@
+"""STIX 2.1 both ways: a report as a bundle (report, indicators, ATLAS attack-patterns, identity, incident,
+TLP 2.0 markings, our fields under a published extension-definition), and bundles from other tools (MISP,
+OpenCTI) as draft reports. Pure: no storage, no network.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from stix2patterns.pattern import ParseException, Pattern  # type: ignore[import-untyped]
+from stix2validator import ValidationOptions, validate_instance  # type: ignore[import-untyped]
+
+from airrc.errors import InputError, RequestTooLarge
+from airrc.exchange.atlas import load_atlas
+from airrc.exchange.model import TLP_ORDER, Report
+
+__all__ = [
+    "EXTENSION_ID",
+    "TLP1_IDS",
+    "TLP2_IDS",
+    "StixError",
+    "bundle_to_reports",
+    "check_bundle",
+    "report_to_bundle",
+    "tlp_marking",
+]
+
+# The official TLP 2.0 marking-definition ids (FIRST TLP 2.0 in STIX 2.1, as published by OASIS).
+TLP2_IDS = {
+    "clear": "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
+    "green": "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
+    "amber": "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
+    "amber+strict": "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
+    "red": "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
+}
+TLP2_EXTENSION = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
+# TLP 1.0 as the STIX 2.1 specification predefines it; MISP and OpenCTI still send these.
+TLP1_IDS = {
+    "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9": "clear",  # WHITE
+    "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da": "green",
+    "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82": "amber",
+    "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed": "red",
+}
+EXTENSION_ID = "extension-definition--3a0e1a53-7c5f-4b1c-9f55-0e6f0f3f2f5a"
+EXTENSION_SCHEMA = "https://github.com/airrc/airrc/blob/main/docs/stix-extension.md"
+_NAMESPACE = uuid.UUID("b5b0c7a4-6f0e-4d4e-8a57-1f4e0c9d2a61")
+TLP_CREATED = "2022-10-01T00:00:00.000Z"
+MAX_OBJECTS = 100_000
+ATLAS_SOURCE = "mitre-atlas"
+
+_PATTERNS = {
+    "ipv4": ("ipv4-addr", "value"),
+    "ipv6": ("ipv6-addr", "value"),
+    "domain": ("domain-name", "value"),
+    "url": ("url", "value"),
+    "email": ("email-addr", "value"),
+    "file_sha256": ("file", "hashes.'SHA-256'"),
+    "pdq": ("x-airrc-media", "pdq"),
+    "phone": ("x-airrc-phone", "number"),
+    "wallet": ("x-airrc-wallet", "address"),
+    "prompt": ("x-airrc-prompt", "text"),
+    "model": ("x-airrc-model", "name"),
+}
+_FROM_PATTERN = {(obj, prop.replace("'", "")): kind for kind, (obj, prop) in _PATTERNS.items()}
+_FROM_PATTERN[("file", "hashes.SHA256")] = "file_sha256"
+
+
+class StixError(InputError):
+    default_code = "stix.invalid"
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _id(kind: str, *parts: str) -> str:
+    """A stable id for the same thing across exports; STIX wants UUIDv4 for domain objects, so the name-based
+    hash is given version 4 bits (deterministic, and well-formed as v4)."""
+    digest = uuid.uuid5(_NAMESPACE, chr(10).join(parts)).bytes
+    return f"{kind}--{uuid.UUID(bytes=digest, version=4)}"
+
+
+def tlp_marking(tlp: str) -> dict[str, Any]:
+    """The TLP 2.0 marking-definition object (the stix2 package predefines only TLP 1.0)."""
+    return {
+        "type": "marking-definition",
+        "spec_version": "2.1",
+        "id": TLP2_IDS[tlp],
+        "created": TLP_CREATED,
+        "name": f"TLP:{tlp.upper()}",
+        "extensions": {TLP2_EXTENSION: {"extension_type": "property-extension", "tlp_2_0": tlp}},
+    }
+
+
+def _extension_definition(identity_id: str) -> dict[str, Any]:
+    return {
+        "type": "extension-definition",
+        "spec_version": "2.1",
+        "id": EXTENSION_ID,
+        "created_by_ref": identity_id,
+        "created": "2026-11-22T00:00:00.000Z",
+        "modified": "2026-11-22T00:00:00.000Z",
+        "name": "airrc report",
+        "description": "airrc's fields of a report of malicious AI use (categories, sectors, severity, harms, "
+        "affected AI systems, timeline, jurisdiction, Chinese text).",
+        "schema": EXTENSION_SCHEMA,
+        "version": "1.0.0",
+        "extension_types": ["property-extension"],
+    }
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def report_to_bundle(
+    report: Report,
+    *,
+    view: dict[str, Any] | None = None,
+    author_id: str,
+    author_name: str,
+    published: datetime,
+    modified: datetime,
+) -> dict[str, Any]:
+    """A STIX 2.1 bundle of one report version (``view``: what a partner may see, when exporting for one)."""
+    doc = view if view is not None else report.to_json()
+    created = _stamp(published)
+    changed = _stamp(max(modified, published))
+    identity_id = _id("identity", "node", author_id)
+    marking = TLP2_IDS[report.tlp]
+    common = {"spec_version": "2.1", "created_by_ref": identity_id, "object_marking_refs": [marking]}
+    objects: list[dict[str, Any]] = [
+        {
+            "type": "identity",
+            "spec_version": "2.1",
+            "id": identity_id,
+            "created": "2026-01-01T00:00:00.000Z",
+            "modified": "2026-01-01T00:00:00.000Z",
+            "name": author_name,
+            "identity_class": "organization",
+            "description": f"airrc node {author_id}",
+        },
+        tlp_marking(report.tlp),
+        _extension_definition(identity_id),
+    ]
+    refs: list[str] = []
+    title = report.title.en or report.title.zh or ""
+    for obs in doc.get("observables") or []:
+        kind, value = obs["type"], obs["value"]
+        obj_type, prop = _PATTERNS[kind]
+        ind_id = _id("indicator", report.report_id, kind, value)
+        objects.append(
+            {
+                "type": "indicator",
+                "id": ind_id,
+                "created": created,
+                "modified": changed,
+                "name": f"{kind} {value}"[:250],
+                "description": f"Observed in: {title}"[:2000],
+                "indicator_types": ["malicious-activity"],
+                "pattern": f"[{obj_type}:{prop} = '{_escape(value)}']",
+                "pattern_type": "stix",
+                "valid_from": created,
+                **common,
+            }
+        )
+        refs.append(ind_id)
+    atlas = load_atlas()
+    for technique in doc.get("techniques") or []:
+        ap_id = _id("attack-pattern", technique)
+        objects.append(
+            {
+                "type": "attack-pattern",
+                "id": ap_id,
+                "created": created,
+                "modified": changed,
+                "name": atlas.techniques[technique].name,
+                "external_references": [
+                    {"source_name": ATLAS_SOURCE, "external_id": technique, "url": atlas.url(technique)}
+                ],
+                **common,
+            }
+        )
+        refs.append(ap_id)
+    if doc.get("timeline"):
+        incident_id = _id("incident", report.report_id)
+        objects.append(
+            {
+                "type": "incident",
+                "id": incident_id,
+                "created": created,
+                "modified": changed,
+                "name": title[:250],
+                "description": report.summary.en or report.summary.zh,
+                **common,
+            }
+        )
+        refs.append(incident_id)
+    extension = {
+        "extension_type": "property-extension",
+        "report_id": report.report_id,
+        "version": report.version,
+        "categories": list(report.categories),
+        "sectors": list(report.sectors),
+        "severity": report.severity,
+        "tlp": report.tlp,
+        "jurisdiction": doc["jurisdiction"],
+        "title": doc["title"],
+        "summary": doc["summary"],
+    }
+    for key in ("harm_types", "affected_systems", "timeline", "redacted"):
+        if doc.get(key):
+            extension[key] = doc[key]
+    objects.append(
+        {
+            "type": "report",
+            "id": f"report--{report.report_id}",
+            "created": created,
+            "modified": changed,
+            "name": title[:250],
+            "description": report.summary.en or report.summary.zh,
+            "report_types": ["threat-report"],
+            "published": changed,
+            "confidence": report.confidence,
+            "labels": list(report.categories),
+            "object_refs": refs or [identity_id],
+            "extensions": {EXTENSION_ID: extension},
+            **common,
+        }
+    )
+    return {"type": "bundle", "id": _id("bundle", report.report_id, str(report.version)), "objects": objects}
+
+
+# -- import ------------------------------------------------------------------------------------------------
+
+
+def check_bundle(bundle: Any, *, max_bytes: int) -> list[str]:
+    """Validate with stix2-validator; raise naming the first error's object and property; return warnings."""
+    size = len(json.dumps(bundle).encode()) if not isinstance(bundle, (bytes, str)) else len(bundle)
+    if size > max_bytes:
+        raise RequestTooLarge(
+            f"the bundle is {size} bytes, over the {max_bytes} limit", code="request.too_large"
+        )
+    if (
+        not isinstance(bundle, dict)
+        or bundle.get("type") != "bundle"
+        or not isinstance(bundle.get("objects"), list)
+    ):
+        raise StixError("not a STIX bundle (type 'bundle' with a list of objects)")
+    objects = bundle["objects"]
+    if len(objects) > MAX_OBJECTS:
+        raise RequestTooLarge(f"the bundle holds over {MAX_OBJECTS} objects", code="request.too_large")
+    for obj in objects:
+        if not isinstance(obj, dict):
+            raise StixError("every bundle object is a JSON object")
+        if obj.get("spec_version") != "2.1":
+            raise StixError(
+                f"{obj.get('id', obj.get('type', 'object'))}: spec_version is {obj.get('spec_version')!r}, not '2.1'",
+                code="stix.bad_spec_version",
+                object=obj.get("id"),
+                property="spec_version",
+            )
+    results = validate_instance(bundle, ValidationOptions(version="2.1", silent=True))
+    if not results.is_valid:
+        message = str(results.errors[0]) if results.errors else "invalid STIX"
+        where = message.split(":", 1)[0] if message.count("--") else str(bundle.get("id"))
+        raise StixError(message, object=where, property=_property_in(message))
+    return [str(w) for w in results.warnings][:50]
+
+
+def _property_in(message: str) -> str | None:
+    found = re.search(r"'([a-z_]+)'", message)
+    return found.group(1) if found else None
+
+
+def _tlp_of(markings: list[str], known: dict[str, str]) -> str:
+    levels = []
+    for ref in markings:
+        if ref in known:
+            levels.append(known[ref])
+        else:
+            raise StixError(
+                f"unknown marking {ref}",
+                code="stix.unknown_marking",
+                object=ref,
+                property="object_marking_refs",
+            )
+    return max(levels, key=lambda t: TLP_ORDER[t]) if levels else "amber"
+
+
+def _observables(indicator: dict[str, Any]) -> list[dict[str, str]]:
+    if indicator.get("pattern_type") != "stix":
+        return []
+    try:
+        inspected = Pattern(indicator["pattern"]).inspect()
+    except (ParseException, KeyError, TypeError) as exc:
+        raise StixError(
+            f"{indicator.get('id')}: pattern does not parse",
+            code="stix.bad_pattern",
+            object=indicator.get("id"),
+            property="pattern",
+        ) from exc
+    found = []
+    for obj_type, comparisons in inspected.comparisons.items():
+        for path, op, value in comparisons:
+            kind = _FROM_PATTERN.get((obj_type, ".".join(str(p) for p in path)))
+            if kind and op == "=" and isinstance(value, str) and value.startswith("'"):
+                found.append({"type": kind, "value": value[1:-1].replace("\\'", "'").replace("\\\\", "\\")})
+    return found
+
+
+def bundle_to_reports(bundle: dict[str, Any], *, origin_country: str | None = None) -> list[dict[str, Any]]:
+    """Draft report documents from a checked bundle: one per ``report`` or ``grouping``, else one for all.
+
+    Unknown markings, unknown ATLAS ids and malformed patterns raise naming the object and property.
+    """
+    objects = {o["id"]: o for o in bundle["objects"] if isinstance(o, dict) and "id" in o}
+    known = {**TLP1_IDS, **{v: k for k, v in TLP2_IDS.items()}}
+    containers = [o for o in objects.values() if o["type"] in ("report", "grouping")]
+    if not containers:
+        containers = [
+            {
+                "type": "grouping",
+                "id": bundle.get("id", "bundle"),
+                "name": f"Imported STIX bundle {bundle.get('id', '')}",
+                "object_refs": list(objects),
+            }
+        ]
+    atlas = load_atlas()
+    drafts = []
+    for container in containers:
+        members = [objects[r] for r in container.get("object_refs", []) if r in objects]
+        ext = (container.get("extensions") or {}).get(EXTENSION_ID, {})
+        markings = list(container.get("object_marking_refs", []))
+        for member in members:
+            markings += member.get("object_marking_refs", [])
+        tlp = ext.get("tlp") or _tlp_of(sorted(set(markings)), known)
+        observables = [o for m in members if m["type"] == "indicator" for o in _observables(m)]
+        techniques = []
+        for member in members:
+            if member["type"] != "attack-pattern":
+                continue
+            for ref in member.get("external_references", []):
+                if ref.get("source_name") == ATLAS_SOURCE:
+                    if ref.get("external_id") not in atlas.techniques:
+                        raise StixError(
+                            f"{member['id']}: unknown ATLAS technique {ref.get('external_id')!r}",
+                            code="exchange.unknown_technique",
+                            object=member["id"],
+                            property="external_references",
+                        )
+                    techniques.append(ref["external_id"])
+        name = str(container.get("name") or "Imported report")[:2000]
+        description = str(container.get("description") or name)[:20_000]
+        jurisdiction = ext.get("jurisdiction") or (
+            {"origin_country": origin_country} if origin_country else None
+        )
+        if jurisdiction is None:
+            raise StixError(
+                f"{container['id']}: no origin country (give one for reports from other tools)",
+                code="stix.no_origin_country",
+                object=container["id"],
+                property="extensions",
+            )
+        labels = [c for c in container.get("labels", []) if isinstance(c, str)]
+        draft: dict[str, Any] = {
+            "title": ext.get("title") or {"en": name},
+            "summary": ext.get("summary") or {"en": description},
+            "categories": ext.get("categories") or _categories(labels),
+            "sectors": ext.get("sectors", []),
+            "severity": ext.get("severity", "medium"),
+            "techniques": sorted(set(techniques)),
+            "observables": observables,
+            "confidence": int(container.get("confidence", 50)),
+            "tlp": tlp,
+            "jurisdiction": jurisdiction,
+        }
+        for key in ("harm_types", "affected_systems", "timeline"):
+            if ext.get(key):
+                draft[key] = ext[key]
+        drafts.append(draft)
+    return drafts
+
+
+def _categories(labels: list[str]) -> list[str]:
+    from airrc.exchange.model import CATEGORIES
+
+    found = [label for label in labels if label in CATEGORIES]
+    return found or ["other"]
