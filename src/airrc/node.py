@@ -20,6 +20,7 @@ from airrc.crypto.canonical import canonical_bytes, parse_json
 from airrc.crypto.keys import NodeIdentity, write_private_file
 from airrc.crypto.trust import NodeCard, make_genesis_card, verify_card
 from airrc.errors import ConfigError, LedgerError
+from airrc.exchange.collections import TaxiiStore
 from airrc.exchange.service import ExchangeService
 from airrc.federation.context import FederationContext
 from airrc.federation.inbox import Inbox
@@ -121,9 +122,12 @@ class Node:
             max_statement_bytes=settings.limits.max_statement_bytes,
         )
         self.statements.hooks.append(self.hotline.on_stored)
+        self.taxii = TaxiiStore(self.id)
         self.exchange = ExchangeService(
             node_id=self.id,
+            node_name=self.name,
             identity=self.identity,
+            taxii=self.taxii,
             statements=self.statements,
             trust=self.trust,
             alerts=self.alerts,

@@ -39,6 +39,8 @@ from airrc.errors import (
     StoreError,
     TrustError,
 )
+from airrc.exchange import routes as exchange_routes
+from airrc.exchange import taxii as taxii_routes
 from airrc.federation import routes as federation_routes
 from airrc.federation.httpsig import FederationAuthError
 from airrc.federation.worker import FederationWorker, issue_ping
@@ -98,6 +100,11 @@ _STATUS_BY_CODE: dict[str, int] = {
     "control.requester_cannot_vote": 403,
     "auth.key_locked": 403,
     "store.not_migrated": 503,
+    "taxii.not_acceptable": 406,
+    "taxii.unsupported_media_type": 415,
+    "taxii.bad_cursor": 400,
+    "taxii.bad_filter": 400,
+    "taxii.bad_envelope": 400,
 }
 
 
@@ -407,5 +414,7 @@ def create_app(node: Node, *, background: bool = False) -> FastAPI:
     app.include_router(federation_routes.router)
     app.include_router(control_routes.router)
     app.include_router(hotline_routes.router)
+    app.include_router(exchange_routes.router)
+    app.include_router(taxii_routes.router)
     app.add_middleware(BodySizeLimit, limit=node.settings.limits.max_request_bytes)
     return app

@@ -37,9 +37,11 @@ from airrc.alerts import Alerts
 from airrc.crypto.keys import NodeIdentity
 from airrc.crypto.sealing import SealedBody, open_sealed, seal
 from airrc.crypto.trust import NodeCard
-from airrc.errors import Conflict, Error, NotFound
+from airrc.errors import Conflict, Error, Forbidden, NotFound
+from airrc.exchange.collections import TaxiiStore
 from airrc.exchange.model import ExchangeError, Report, parse_report
 from airrc.exchange.policy import PartnerPolicy, SharingDecision, decide
+from airrc.exchange.stix import bundle_to_reports, check_bundle, report_to_bundle
 from airrc.federation.peers import TrustStore
 from airrc.statements import SignedStatement, format_timestamp, register_kind
 from airrc.store.db import Base, UTCDateTime, utcnow
@@ -212,14 +214,18 @@ class ExchangeService:
         self,
         *,
         node_id: str,
+        node_name: str,
         identity: NodeIdentity,
+        taxii: TaxiiStore,
         statements: StatementLog,
         trust: TrustStore,
         alerts: Alerts,
         max_statement_bytes: int,
     ) -> None:
         self.node_id = node_id
+        self.node_name = node_name
         self.identity = identity
+        self.taxii = taxii
         self.statements = statements
         self.trust = trust
         self.alerts = alerts
@@ -366,8 +372,57 @@ class ExchangeService:
                 )
             )
         row.status, row.published_at = "published", now
+        for decision in shared:
+            bundle = self._bundle(report, row, self.node_id, self.node_name, view=decision.view)
+            self.taxii.add(session, self.taxii.collection_id("view", decision.partner_id), bundle["objects"])
         self.correlate(session, row, report)
         return PublishResult(row, decisions, [s.statement.id for s in signed])
+
+    def _bundle(
+        self, report: Report, row: ReportRow, author_id: str, author_name: str, *, view: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        return report_to_bundle(
+            report,
+            view=view,
+            author_id=author_id,
+            author_name=author_name,
+            published=row.published_at or row.created_at,
+            modified=row.updated_at,
+        )
+
+    def export_stix(self, session: Session, key_or_id: str, *, partner: str | None = None) -> dict[str, Any]:
+        """A report as a STIX 2.1 bundle: in full, or exactly as ``partner`` may see it."""
+        row = self.get(session, key_or_id)
+        report = row.report()
+        if partner is None or not row.local:
+            author = self.trust.current(session, row.origin).name if not row.local else self.node_name
+            return self._bundle(report, row, row.origin, author, view=json.loads(row.data))
+        card = self._partner(session, partner)
+        decision = decide(
+            report, self.policies(session).get(card.id), partner_id=card.id, partner_name=card.name
+        )
+        if not decision.shared:
+            raise Forbidden(
+                f"{card.name} may not see this report: {decision.reason}", code="exchange.not_shared"
+            )
+        return self._bundle(report, row, self.node_id, self.node_name, view=decision.view)
+
+    def import_stix(
+        self,
+        session: Session,
+        bundle: Any,
+        *,
+        origin_country: str | None,
+        source: str = "file",
+        max_bytes: int = 4 << 20,
+    ) -> list[ReportRow]:
+        """Draft reports from a STIX 2.1 bundle (ours or another tool's); all of them, or none."""
+        check_bundle(bundle, max_bytes=max_bytes)
+        rows = [
+            self.create(session, draft) for draft in bundle_to_reports(bundle, origin_country=origin_country)
+        ]
+        del source
+        return rows
 
     def _body(
         self, session: Session, report: Report, action: str, decision: SharingDecision
@@ -470,6 +525,13 @@ class ExchangeService:
         row.version, row.status, row.published_at = report.version, "published", st.issued_at_datetime
         session.flush()
         self._index(session, row, report)
+        self.taxii.add(
+            session,
+            self.taxii.collection_id("from", st.issuer),
+            self._bundle(report, row, st.issuer, self.trust.current(session, st.issuer).name, view=doc)[
+                "objects"
+            ],
+        )
         self.correlate(session, row, report)
 
     # -- correlation ---------------------------------------------------------------------------------------------

@@ -148,7 +148,9 @@ def report_to_bundle(
         _extension_definition(identity_id),
     ]
     refs: list[str] = []
-    title = report.title.en or report.title.zh or ""
+    # Text comes from the view: a partner's export carries its scrubbed text, never the original.
+    title = doc["title"].get("en") or doc["title"].get("zh") or ""
+    summary = doc["summary"].get("en") or doc["summary"].get("zh") or title
     for obs in doc.get("observables") or []:
         kind, value = obs["type"], obs["value"]
         obj_type, prop = _PATTERNS[kind]
@@ -195,7 +197,7 @@ def report_to_bundle(
                 "created": created,
                 "modified": changed,
                 "name": title[:250],
-                "description": report.summary.en or report.summary.zh,
+                "description": summary,
                 **common,
             }
         )
@@ -222,7 +224,7 @@ def report_to_bundle(
             "created": created,
             "modified": changed,
             "name": title[:250],
-            "description": report.summary.en or report.summary.zh,
+            "description": summary,
             "report_types": ["threat-report"],
             "published": changed,
             "confidence": report.confidence,

@@ -8,6 +8,7 @@ from sqlalchemy import create_engine
 import airrc.alerts
 import airrc.api.auth
 import airrc.control.service
+import airrc.exchange.collections
 import airrc.exchange.service
 import airrc.federation.inbox
 import airrc.federation.outbox

@@ -1,0 +1,194 @@
+"""TAXII collections of a node and the STIX objects stored in them (the storage side of ``taxii.py``).
+
+Collections: one view per partner (exactly the STIX of what that partner may see), one per peer for what it
+shared with us, and a writable inbox. Objects are kept per collection and version with a monotonically
+increasing sequence, so paging cursors are positions in storage and survive a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from airrc.api.auth import AuthenticatedPrincipal
+from airrc.crypto.trust import NodeCard
+from airrc.store.db import Base, UTCDateTime, utcnow
+
+__all__ = [
+    "STIX_MEDIA",
+    "Collection",
+    "TaxiiGrant",
+    "TaxiiObject",
+    "TaxiiStatus",
+    "TaxiiStore",
+    "stamp",
+    "version_of",
+]
+
+STIX_MEDIA = "application/stix+json;version=2.1"
+_NAMESPACE = uuid.UUID("0b7f4a8e-2f0c-4c61-9e5c-7d0a4d7e9b13")
+READ_ALL_ROLES = {"admin", "analyst"}
+
+
+class TaxiiObject(Base):
+    __tablename__ = "taxii_objects"
+    __table_args__ = (
+        UniqueConstraint("collection_id", "object_id", "version", name="uq_taxii_object_version"),
+        Index("ix_taxii_collection_seq", "collection_id", "seq"),
+        Index("ix_taxii_collection_object", "collection_id", "object_id", "seq"),
+    )
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    collection_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    object_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    type: Mapped[str] = mapped_column(String(64), nullable=False)
+    version: Mapped[str] = mapped_column(String(40), nullable=False)
+    spec_version: Mapped[str] = mapped_column(String(8), nullable=False)
+    date_added: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    data: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class TaxiiGrant(Base):
+    __tablename__ = "taxii_grants"
+
+    principal_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    collection_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    can_read: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    can_write: Mapped[bool] = mapped_column(Boolean, nullable=False)
+
+
+class TaxiiStatus(Base):
+    __tablename__ = "taxii_status"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    collection_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    data: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+@dataclass(frozen=True)
+class Collection:
+    id: str
+    title: str
+    description: str
+    kind: str  # view | from | inbox
+    peer_id: str | None
+
+    def to_json(self, *, can_read: bool, can_write: bool) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "description": self.description,
+            "can_read": can_read,
+            "can_write": can_write,
+            "media_types": [STIX_MEDIA],
+        }
+
+
+def version_of(obj: dict[str, Any]) -> str:
+    return str(obj.get("modified") or obj.get("created") or "1970-01-01T00:00:00.000Z")
+
+
+def stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class TaxiiStore:
+    """Collections of one node and the STIX objects stored in them."""
+
+    def __init__(self, node_id: str) -> None:
+        self.node_id = node_id
+
+    def collection_id(self, kind: str, peer_id: str | None = None) -> str:
+        return str(uuid.uuid5(_NAMESPACE, f"{self.node_id}\n{kind}\n{peer_id or ''}"))
+
+    def collections(self, peers: list[NodeCard]) -> list[Collection]:
+        out = [
+            Collection(
+                self.collection_id("inbox"),
+                "Inbox",
+                "Write STIX 2.1 here: each report or grouping becomes a draft report for an analyst.",
+                "inbox",
+                None,
+            )
+        ]
+        for card in peers:
+            out.append(
+                Collection(
+                    self.collection_id("view", card.id),
+                    f"Shared with {card.name}",
+                    f"Exactly what {card.name} may see: its sharing policy, redactions and PII scrubbing applied.",
+                    "view",
+                    card.id,
+                )
+            )
+            out.append(
+                Collection(
+                    self.collection_id("from", card.id),
+                    f"Received from {card.name}",
+                    f"What {card.name} shared with us.",
+                    "from",
+                    card.id,
+                )
+            )
+        return out
+
+    def add(self, session: Session, collection_id: str, objects: list[dict[str, Any]]) -> list[str]:
+        """Store new object versions (an existing version is left as it is); returns the ids stored."""
+        now = utcnow()
+        stored = []
+        for obj in objects:
+            version = version_of(obj)
+            exists = session.scalar(
+                select(TaxiiObject.seq).where(
+                    TaxiiObject.collection_id == collection_id,
+                    TaxiiObject.object_id == obj["id"],
+                    TaxiiObject.version == version,
+                )
+            )
+            if exists is None:
+                session.add(
+                    TaxiiObject(
+                        collection_id=collection_id,
+                        object_id=obj["id"],
+                        type=obj["type"],
+                        version=version,
+                        spec_version=str(obj.get("spec_version", "2.1")),
+                        date_added=now,
+                        data=json.dumps(obj, ensure_ascii=False, sort_keys=True),
+                    )
+                )
+                stored.append(obj["id"])
+        session.flush()
+        return stored
+
+    def rights(
+        self, session: Session, principal: AuthenticatedPrincipal, collection: Collection
+    ) -> tuple[bool, bool]:
+        if principal.roles & READ_ALL_ROLES:
+            return True, collection.kind == "inbox"
+        grant = session.get(TaxiiGrant, (principal.id, collection.id))
+        if grant is None:
+            return False, False
+        return grant.can_read, grant.can_write and collection.kind == "inbox"
+
+    def grant(
+        self, session: Session, principal_id: str, collection_id: str, *, read: bool, write: bool
+    ) -> None:
+        row = session.get(TaxiiGrant, (principal_id, collection_id))
+        if row is None:
+            session.add(
+                TaxiiGrant(
+                    principal_id=principal_id, collection_id=collection_id, can_read=read, can_write=write
+                )
+            )
+        else:
+            row.can_read, row.can_write = read, write

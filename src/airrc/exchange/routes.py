@@ -1,0 +1,220 @@
+"""REST under /exchange/v1: reports, per-partner previews, publication, policies, STIX, clusters, search."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from airrc.api.auth import AuthenticatedPrincipal
+from airrc.api.deps import CurrentPrincipal, NodeDep
+from airrc.crypto.canonical import parse_json
+from airrc.exchange.atlas import load_atlas
+from airrc.exchange.policy import PartnerPolicy
+from airrc.exchange.service import SearchQuery
+from airrc.node import Node
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/exchange/v1", tags=["exchange"])
+READERS = ("admin", "analyst", "duty_officer", "observer")
+WRITERS = ("admin", "analyst")
+
+
+def _names(node: Node, session: Any) -> dict[str, str]:
+    return {c.id: c.name for c in node.trust.peers(session)} | {node.id: node.name}
+
+
+async def _json_body(request: Request, node: Node) -> Any:
+    return parse_json(await request.body(), max_bytes=node.settings.limits.max_request_bytes)
+
+
+@router.post("/reports", status_code=201)
+async def create_report(request: Request, node: NodeDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    principal.require(*WRITERS)
+    doc = await _json_body(request, node)
+
+    def create() -> dict[str, Any]:
+        with node.store.session() as session:
+            return node.exchange.create(session, doc).to_json()
+
+    return await run_in_threadpool(create)
+
+
+@router.put("/reports/{report}")
+async def edit_report(
+    report: str, request: Request, node: NodeDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    principal.require(*WRITERS)
+    doc = await _json_body(request, node)
+
+    def edit() -> dict[str, Any]:
+        with node.store.session() as session:
+            return node.exchange.edit(session, report, doc).to_json()
+
+    return await run_in_threadpool(edit)
+
+
+@router.get("/reports")
+def search_reports(
+    node: NodeDep,
+    principal: CurrentPrincipal,
+    *,
+    category: Annotated[str | None, Query(max_length=64)] = None,
+    sector: Annotated[str | None, Query(max_length=64)] = None,
+    technique: Annotated[str | None, Query(max_length=32)] = None,
+    tlp: Annotated[str | None, Query(max_length=16)] = None,
+    origin: Annotated[str | None, Query(max_length=64)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    status: Annotated[str | None, Query(max_length=12)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    after: Annotated[int | None, Query(ge=0)] = None,
+) -> dict[str, Any]:
+    """Filter reports (ours and received); page with ``after`` = the last ``key`` of the previous page."""
+    principal.require(*READERS)
+    query = SearchQuery(
+        category=category,
+        sector=sector,
+        technique=technique,
+        tlp=tlp,
+        origin=origin,
+        since=since,
+        until=until,
+        text=q,
+        status=status,
+        limit=limit,
+        after=after,
+    )
+    with node.store.read_session() as session:
+        names = _names(node, session)
+        rows = node.exchange.search(session, query)
+        return {
+            "reports": [r.to_json(names=names) for r in rows],
+            "next": rows[-1].key if len(rows) == limit else None,
+        }
+
+
+@router.get("/reports/{report}")
+def show_report(report: str, node: NodeDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    principal.require(*READERS)
+    with node.store.read_session() as session:
+        row = node.exchange.get(session, report)
+        return {**row.to_json(names=_names(node, session)), "links": node.exchange.links(session, row.key)}
+
+
+@router.get("/reports/{report}/preview")
+def preview(report: str, node: NodeDep, principal: CurrentPrincipal) -> list[dict[str, Any]]:
+    """For each partner: whether the report would go, and exactly the JSON that would leave."""
+    principal.require(*WRITERS)
+    with node.store.read_session() as session:
+        return [d.to_json() for d in node.exchange.preview(session, report)]
+
+
+@router.post("/reports/{report}/publish")
+def publish(report: str, node: NodeDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    principal.require(*WRITERS)
+    with node.store.session() as session:
+        result = node.exchange.publish(session, report)
+        return {
+            "report": result.report.to_json(),
+            "statements": result.statements,
+            "partners": [
+                {"partner": d.partner_name, "shared": d.shared, "reason": d.reason} for d in result.decisions
+            ],
+        }
+
+
+@router.post("/reports/{report}/revoke")
+async def revoke(report: str, request: Request, node: NodeDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    principal.require(*WRITERS)
+    doc = await _json_body(request, node) if await request.body() else {}
+    reason = str(doc.get("reason", "revoked")) if isinstance(doc, dict) else "revoked"
+
+    def do() -> dict[str, Any]:
+        with node.store.session() as session:
+            return {"statements": node.exchange.revoke(session, report, reason[:2000])}
+
+    return await run_in_threadpool(do)
+
+
+@router.get("/reports/{report}/stix")
+def export_stix(
+    report: str,
+    node: NodeDep,
+    principal: CurrentPrincipal,
+    partner: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, Any]:
+    principal.require(*READERS)
+    with node.store.read_session() as session:
+        return node.exchange.export_stix(session, report, partner=partner)
+
+
+@router.post("/stix", status_code=201)
+async def import_stix(
+    request: Request,
+    node: NodeDep,
+    principal: CurrentPrincipal,
+    origin_country: Annotated[str | None, Query(max_length=2)] = None,
+) -> dict[str, Any]:
+    """Draft reports from a STIX 2.1 bundle; an invalid bundle stores nothing and names what is wrong."""
+    principal.require(*WRITERS)
+    bundle = await _json_body(request, node)
+
+    def do() -> dict[str, Any]:
+        with node.store.session() as session:
+            rows = node.exchange.import_stix(
+                session,
+                bundle,
+                origin_country=origin_country,
+                max_bytes=node.settings.limits.max_request_bytes,
+            )
+            return {"reports": [r.to_json() for r in rows]}
+
+    return await run_in_threadpool(do)
+
+
+@router.put("/policies/{partner}")
+def set_policy(
+    partner: str, policy: PartnerPolicy, node: NodeDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    principal.require("admin")
+    with node.store.session() as session:
+        card = node.exchange.set_policy(session, partner, policy)
+        return {"partner": card.name, "policy": policy.model_dump(mode="json")}
+
+
+@router.get("/policies")
+def policies(node: NodeDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    principal.require(*WRITERS)
+    with node.store.read_session() as session:
+        names = _names(node, session)
+        return {
+            names.get(k, k): v.model_dump(mode="json") for k, v in node.exchange.policies(session).items()
+        }
+
+
+@router.get("/clusters")
+def clusters(node: NodeDep, principal: CurrentPrincipal) -> list[dict[str, Any]]:
+    """Near-duplicate reports across nodes."""
+    principal.require(*READERS)
+    with node.store.read_session() as session:
+        return node.exchange.clusters(session)
+
+
+@router.get("/atlas")
+def atlas(
+    principal: CurrentPrincipal, q: Annotated[str, Query(min_length=1, max_length=200)]
+) -> list[dict[str, Any]]:
+    _reader(principal)
+    return [
+        {"id": t.id, "name": t.name, "tactics": list(t.tactics), "description": t.description}
+        for t in load_atlas().search(q)
+    ]
+
+
+def _reader(principal: AuthenticatedPrincipal) -> None:
+    principal.require(*READERS)

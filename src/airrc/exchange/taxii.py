@@ -1,0 +1,413 @@
+"""A TAXII 2.1 server under ``/taxii2/``.
+
+Collections: one view per partner (exactly the STIX of what that partner may see: its sharing decisions,
+redactions and scrubbing applied), one per peer for what it shared with us, and a writable inbox whose
+objects become draft reports. Objects are stored per collection and version with a monotonically
+increasing sequence, so ``next`` cursors are plain positions in storage and survive a restart.
+Access: bearer tokens; admins and analysts read every collection and write the inbox; any other principal
+reads or writes only the collections granted to it (``airrc taxii grant``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from airrc.api.auth import AuthenticatedPrincipal
+from airrc.api.deps import CurrentPrincipal, NodeDep
+from airrc.errors import Error, Forbidden, InputError, NotFound
+from airrc.exchange.collections import STIX_MEDIA, Collection, TaxiiObject, TaxiiStatus, stamp, version_of
+from airrc.store.db import utcnow
+
+__all__ = ["TAXII_MEDIA", "router"]
+
+TAXII_MEDIA = "application/taxii+json;version=2.1"
+MAX_PAGE = 1000
+
+
+# -- queries -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    added_after: datetime | None
+    types: list[str]
+    ids: list[str]
+    versions: list[str]
+    spec_versions: list[str]
+    limit: int
+    after_seq: int
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [v for value in values or [] for v in value.split(",") if v]
+
+
+def _cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode().rstrip("=")
+
+
+def _uncursor(text: str | None) -> int:
+    if not text:
+        return 0
+    try:
+        kind, _, value = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode().partition(":")
+        seq = int(value)
+    except ValueError as exc:
+        raise InputError("the next cursor is not one this server gave", code="taxii.bad_cursor") from exc
+    if kind != "seq" or seq < 0:
+        raise InputError("the next cursor is not one this server gave", code="taxii.bad_cursor")
+    return seq
+
+
+def _select(session: Session, collection_id: str, f: Filters) -> tuple[list[TaxiiObject], bool]:
+    stmt = select(TaxiiObject).where(
+        TaxiiObject.collection_id == collection_id, TaxiiObject.seq > f.after_seq
+    )
+    if f.added_after is not None:
+        stmt = stmt.where(TaxiiObject.date_added > f.added_after)
+    if f.types:
+        stmt = stmt.where(TaxiiObject.type.in_(f.types))
+    if f.ids:
+        stmt = stmt.where(TaxiiObject.object_id.in_(f.ids))
+    if f.spec_versions:
+        stmt = stmt.where(TaxiiObject.spec_version.in_(f.spec_versions))
+    versions = f.versions or ["last"]
+    if "all" not in versions:
+        wanted = []
+        exact = [v for v in versions if v not in ("first", "last")]
+        if "last" in versions:
+            wanted.append(
+                TaxiiObject.seq.in_(
+                    select(func.max(TaxiiObject.seq))
+                    .where(TaxiiObject.collection_id == collection_id)
+                    .group_by(TaxiiObject.object_id)
+                )
+            )
+        if "first" in versions:
+            wanted.append(
+                TaxiiObject.seq.in_(
+                    select(func.min(TaxiiObject.seq))
+                    .where(TaxiiObject.collection_id == collection_id)
+                    .group_by(TaxiiObject.object_id)
+                )
+            )
+        if exact:
+            wanted.append(TaxiiObject.version.in_(exact))
+        stmt = stmt.where(or_(*wanted))
+    rows = list(session.scalars(stmt.order_by(TaxiiObject.seq).limit(f.limit + 1)))
+    return rows[: f.limit], len(rows) > f.limit
+
+
+# -- routes --------------------------------------------------------------------------------------------------
+
+router = APIRouter(prefix="/taxii2", tags=["taxii"])
+
+
+class TaxiiError(Error):
+    default_code = "taxii.error"
+
+
+def _json(doc: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        json.dumps(doc, ensure_ascii=False), status_code=status, media_type=TAXII_MEDIA, headers=headers
+    )
+
+
+def _check_accept(request: Request) -> None:
+    accept = request.headers.get("accept", "*/*")
+    if not any(
+        part.strip().startswith(("application/taxii+json", "*/*", "application/*"))
+        for part in accept.split(",")
+    ):
+        raise TaxiiError(
+            "this server answers application/taxii+json;version=2.1", code="taxii.not_acceptable"
+        )
+
+
+def _collection(
+    node: Any, session: Session, principal: AuthenticatedPrincipal, collection_id: str, *, write: bool = False
+) -> Collection:
+    peers = node.trust.peers(session)
+    found: Collection | None = next((c for c in node.taxii.collections(peers) if c.id == collection_id), None)
+    if found is None:
+        raise NotFound(f"no collection {collection_id}", code="taxii.unknown_collection")
+    can_read, can_write = node.taxii.rights(session, principal, found)
+    if (write and not can_write) or (not write and not can_read):
+        raise Forbidden(
+            f"no {'write' if write else 'read'} access to collection {collection_id}", code="taxii.forbidden"
+        )
+    return found
+
+
+def _filters(request: Request, limit: int | None, next_: str | None, added_after: str | None) -> Filters:
+    params = request.query_params
+    after: datetime | None = None
+    if added_after:
+        try:
+            after = datetime.fromisoformat(added_after.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise InputError("added_after is an RFC 3339 timestamp", code="taxii.bad_filter") from exc
+    return Filters(
+        added_after=after,
+        types=_split(params.getlist("match[type]")),
+        ids=_split(params.getlist("match[id]")),
+        versions=_split(params.getlist("match[version]")),
+        spec_versions=_split(params.getlist("match[spec_version]")),
+        limit=min(limit or 100, MAX_PAGE),
+        after_seq=_uncursor(next_),
+    )
+
+
+def _page_headers(rows: list[TaxiiObject]) -> dict[str, str]:
+    if not rows:
+        return {}
+    return {
+        "X-TAXII-Date-Added-First": stamp(min(r.date_added for r in rows)),
+        "X-TAXII-Date-Added-Last": stamp(max(r.date_added for r in rows)),
+    }
+
+
+LimitQ = Annotated[int | None, Query(ge=1)]
+NextQ = Annotated[str | None, Query(alias="next", max_length=200)]
+AddedQ = Annotated[str | None, Query(max_length=40)]
+
+
+@router.get("/")
+def discovery(request: Request, node: NodeDep, _: CurrentPrincipal) -> Response:
+    _check_accept(request)
+    root = str(request.url_for("api_root"))
+    return _json(
+        {
+            "title": f"airrc node {node.name}",
+            "description": "Reports of malicious AI use shared between AI Risk Reduction Center nodes.",
+            "default": root,
+            "api_roots": [root],
+        }
+    )
+
+
+@router.get("/api/", name="api_root")
+def api_root(request: Request, node: NodeDep, _: CurrentPrincipal) -> Response:
+    _check_accept(request)
+    return _json(
+        {
+            "title": f"airrc {node.name}",
+            "versions": [TAXII_MEDIA],
+            "max_content_length": node.settings.limits.max_request_bytes,
+        }
+    )
+
+
+@router.get("/api/collections/")
+def collections(request: Request, node: NodeDep, principal: CurrentPrincipal) -> Response:
+    _check_accept(request)
+    with node.store.read_session() as session:
+        out = []
+        for c in node.taxii.collections(node.trust.peers(session)):
+            can_read, can_write = node.taxii.rights(session, principal, c)
+            if can_read or can_write:
+                out.append(c.to_json(can_read=can_read, can_write=can_write))
+    return _json({"collections": out} if out else {})
+
+
+@router.get("/api/collections/{collection_id}/")
+def collection(request: Request, collection_id: str, node: NodeDep, principal: CurrentPrincipal) -> Response:
+    _check_accept(request)
+    with node.store.read_session() as session:
+        peers = node.trust.peers(session)
+        found = next((c for c in node.taxii.collections(peers) if c.id == collection_id), None)
+        if found is None:
+            raise NotFound(f"no collection {collection_id}", code="taxii.unknown_collection")
+        can_read, can_write = node.taxii.rights(session, principal, found)
+        if not (can_read or can_write):
+            raise Forbidden(f"no access to collection {collection_id}", code="taxii.forbidden")
+    return _json(found.to_json(can_read=can_read, can_write=can_write))
+
+
+@router.get("/api/collections/{collection_id}/objects/")
+def get_objects(
+    request: Request,
+    collection_id: str,
+    *,
+    node: NodeDep,
+    principal: CurrentPrincipal,
+    limit: LimitQ = None,
+    next_: NextQ = None,
+    added_after: AddedQ = None,
+) -> Response:
+    _check_accept(request)
+    with node.store.read_session() as session:
+        _collection(node, session, principal, collection_id)
+        rows, more = _select(session, collection_id, _filters(request, limit, next_, added_after))
+    doc: dict[str, Any] = {"more": more, "objects": [json.loads(r.data) for r in rows]}
+    if more:
+        doc["next"] = _cursor(rows[-1].seq)
+    return _json(doc if rows else {}, headers=_page_headers(rows))
+
+
+@router.get("/api/collections/{collection_id}/objects/{object_id}/")
+def get_object(
+    request: Request,
+    collection_id: str,
+    object_id: str,
+    *,
+    node: NodeDep,
+    principal: CurrentPrincipal,
+    limit: LimitQ = None,
+    next_: NextQ = None,
+    added_after: AddedQ = None,
+) -> Response:
+    _check_accept(request)
+    with node.store.read_session() as session:
+        _collection(node, session, principal, collection_id)
+        f = _filters(request, limit, next_, added_after)
+        rows, more = _select(session, collection_id, Filters(**{**f.__dict__, "ids": [object_id]}))
+        if not rows and not session.scalar(
+            select(TaxiiObject.seq).where(
+                TaxiiObject.collection_id == collection_id, TaxiiObject.object_id == object_id
+            )
+        ):
+            raise NotFound(f"no object {object_id} in this collection", code="taxii.unknown_object")
+    doc: dict[str, Any] = {"more": more, "objects": [json.loads(r.data) for r in rows]}
+    if more:
+        doc["next"] = _cursor(rows[-1].seq)
+    return _json(doc, headers=_page_headers(rows))
+
+
+@router.get("/api/collections/{collection_id}/objects/{object_id}/versions/")
+def versions(
+    request: Request,
+    collection_id: str,
+    object_id: str,
+    *,
+    node: NodeDep,
+    principal: CurrentPrincipal,
+    limit: LimitQ = None,
+    next_: NextQ = None,
+    added_after: AddedQ = None,
+) -> Response:
+    _check_accept(request)
+    with node.store.read_session() as session:
+        _collection(node, session, principal, collection_id)
+        f = _filters(request, limit, next_, added_after)
+        rows, more = _select(
+            session, collection_id, Filters(**{**f.__dict__, "ids": [object_id], "versions": ["all"]})
+        )
+        if not rows and not f.after_seq:
+            raise NotFound(f"no object {object_id} in this collection", code="taxii.unknown_object")
+    doc: dict[str, Any] = {"more": more, "versions": [r.version for r in rows]}
+    if more:
+        doc["next"] = _cursor(rows[-1].seq)
+    return _json(doc, headers=_page_headers(rows))
+
+
+@router.get("/api/collections/{collection_id}/manifest/")
+def manifest(
+    request: Request,
+    collection_id: str,
+    *,
+    node: NodeDep,
+    principal: CurrentPrincipal,
+    limit: LimitQ = None,
+    next_: NextQ = None,
+    added_after: AddedQ = None,
+) -> Response:
+    _check_accept(request)
+    with node.store.read_session() as session:
+        _collection(node, session, principal, collection_id)
+        rows, more = _select(session, collection_id, _filters(request, limit, next_, added_after))
+    doc: dict[str, Any] = {
+        "more": more,
+        "objects": [
+            {
+                "id": r.object_id,
+                "date_added": stamp(r.date_added),
+                "version": r.version,
+                "media_type": STIX_MEDIA,
+            }
+            for r in rows
+        ],
+    }
+    if more:
+        doc["next"] = _cursor(rows[-1].seq)
+    return _json(doc if rows else {}, headers=_page_headers(rows))
+
+
+@router.post("/api/collections/{collection_id}/objects/")
+async def add_objects(
+    request: Request, collection_id: str, node: NodeDep, principal: CurrentPrincipal
+) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    _check_accept(request)
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("application/taxii+json"):
+        raise TaxiiError("POST application/taxii+json;version=2.1", code="taxii.unsupported_media_type")
+    body = await request.body()
+    return await run_in_threadpool(_add_objects, node, principal, collection_id, body)
+
+
+def _add_objects(node: Any, principal: AuthenticatedPrincipal, collection_id: str, body: bytes) -> Response:
+    from airrc.crypto.canonical import parse_json
+
+    with node.store.read_session() as session:
+        _collection(node, session, principal, collection_id, write=True)
+    envelope = parse_json(body, max_bytes=node.settings.limits.max_request_bytes)
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("objects"), list):
+        raise InputError('an envelope is {"objects": [...]}', code="taxii.bad_envelope")
+    objects = envelope["objects"]
+    bundle = {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects}
+    status_id = str(uuid.uuid4())
+    successes, failures = [], []
+    try:
+        with node.store.session() as session:
+            rows = node.exchange.import_stix(session, bundle, origin_country=None, source="taxii")
+            node.taxii.add(session, collection_id, objects)
+            successes = [
+                {"id": o["id"], "version": version_of(o), "message": f"{len(rows)} draft report(s) created"}
+                for o in objects
+            ]
+    except Error as exc:
+        failures = [
+            {"id": o.get("id", "?"), "version": version_of(o), "message": f"{exc.code}: {exc.message}"}
+            for o in objects
+            if isinstance(o, dict)
+        ]
+    status = {
+        "id": status_id,
+        "status": "complete",
+        "request_timestamp": stamp(datetime.now(UTC)),
+        "total_count": len(objects),
+        "success_count": len(successes),
+        "successes": successes,
+        "failure_count": len(failures),
+        "failures": failures,
+        "pending_count": 0,
+    }
+    with node.store.session() as session:
+        session.add(
+            TaxiiStatus(
+                id=status_id, collection_id=collection_id, created_at=utcnow(), data=json.dumps(status)
+            )
+        )
+    return _json(status, status=202)
+
+
+@router.get("/api/status/{status_id}/")
+def get_status(request: Request, status_id: str, node: NodeDep, principal: CurrentPrincipal) -> Response:
+    _check_accept(request)
+    with node.store.read_session() as session:
+        row = session.get(TaxiiStatus, status_id)
+        if row is None:
+            raise NotFound(f"no status {status_id}", code="taxii.unknown_status")
+        _collection(node, session, principal, row.collection_id, write=True)
+        return _json(json.loads(row.data))
