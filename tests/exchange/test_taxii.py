@@ -88,7 +88,9 @@ def test_taxii2_client_drives_every_endpoint(net: Net) -> None:
         (root,) = partner.api_roots
         assert root.versions == ["application/taxii+json;version=2.1"]
         (collection,) = root.collections  # a partner sees only its own view
-        assert collection.id == view_cn and collection.can_read and not collection.can_write
+        assert collection.id == view_cn
+        assert collection.can_read
+        assert not collection.can_write
 
         objects = [
             o for page in as_pages(collection.get_objects, per_request=3) for o in page.get("objects", [])
@@ -100,7 +102,8 @@ def test_taxii2_client_drives_every_endpoint(net: Net) -> None:
         assert "Jane Doe" not in str(objects)  # scrubbed
 
         indicators = collection.get_objects(type="indicator")["objects"]
-        assert indicators and {o["type"] for o in indicators} == {"indicator"}
+        assert indicators
+        assert {o["type"] for o in indicators} == {"indicator"}
         one = collection.get_object(reports[0]["id"])
         assert [o["id"] for o in one["objects"]] == [reports[0]["id"]]
         assert collection.object_versions(reports[0]["id"])["versions"] == [reports[0]["modified"]]
@@ -113,7 +116,8 @@ def test_taxii2_client_drives_every_endpoint(net: Net) -> None:
             headers={"Authorization": f"Bearer {cn_token}", "Accept": "application/taxii+json;version=2.1"},
             timeout=10,
         ).headers
-        assert headers["X-TAXII-Date-Added-First"] and headers["X-TAXII-Date-Added-Last"]
+        assert headers["X-TAXII-Date-Added-First"]
+        assert headers["X-TAXII-Date-Added-Last"]
         assert headers["Content-Type"].startswith("application/taxii+json;version=2.1")
 
         denied = requests.get(
@@ -121,7 +125,8 @@ def test_taxii2_client_drives_every_endpoint(net: Net) -> None:
             headers={"Authorization": f"Bearer {cn_token}", "Accept": "application/taxii+json;version=2.1"},
             timeout=10,
         )
-        assert denied.status_code == 403 and denied.json()["error"]["code"] == "taxii.forbidden"
+        assert denied.status_code == 403
+        assert denied.json()["error"]["code"] == "taxii.forbidden"
         wrong_accept = requests.get(
             f"{url}/taxii2/",
             headers={"Authorization": f"Bearer {cn_token}", "Accept": "text/html"},
@@ -161,13 +166,16 @@ def test_taxii2_client_drives_every_endpoint(net: Net) -> None:
         }
         # the inbox needs an origin country for tools that do not send ours: refused, nothing stored
         status = inbox.add_objects(misp)
-        assert status.status == "complete" and status.failure_count == 2 and status.success_count == 0
+        assert status.status == "complete"
+        assert status.failure_count == 2
+        assert status.success_count == 0
         assert "stix.no_origin_country" in status.failures[0]["message"]
         with us.store.read_session() as s:
             exported = us.exchange.export_stix(s, reports[0]["id"].removeprefix("report--"), partner="cn")
             drafts_before = len(us.exchange.search(s, SearchQuery(status="draft")))
         status = inbox.add_objects({"objects": exported["objects"]})
-        assert status.success_count == len(exported["objects"]) and status.failure_count == 0
+        assert status.success_count == len(exported["objects"])
+        assert status.failure_count == 0
         assert analyst.api_roots[0].get_status(status.id).status == "complete"
         with us.store.read_session() as s:
             assert len(us.exchange.search(s, SearchQuery(status="draft"))) == drafts_before + 1
@@ -187,7 +195,8 @@ def test_paging_cursors_survive_a_restart(net: Net) -> None:
         first = requests.get(
             f"{url}/taxii2/api/collections/{view}/objects/?limit=4", headers=headers, timeout=10
         ).json()
-    assert first["more"] and first["next"]
+    assert first["more"]
+    assert first["next"]
     with served(us) as url:  # a new server process would read the same storage
         rest = requests.get(
             f"{url}/taxii2/api/collections/{view}/objects/?limit=1000&next={first['next']}",
@@ -201,7 +210,8 @@ def test_paging_cursors_survive_a_restart(net: Net) -> None:
             f"{url}/taxii2/api/collections/{view}/objects/?next=garbage!", headers=headers, timeout=10
         )
     assert [o["id"] for o in first["objects"] + rest["objects"]] == [o["id"] for o in everything["objects"]]
-    assert bad.status_code == 400 and bad.json()["error"]["code"] == "taxii.bad_cursor"
+    assert bad.status_code == 400
+    assert bad.json()["error"]["code"] == "taxii.bad_cursor"
 
 
 @pytest.mark.parametrize("objects", [[{"type": "report"}], "not a list"])
