@@ -22,6 +22,11 @@ def test_demo_runs_two_real_nodes():
     assert "receipted; latency p50" in result.stdout
     assert "受影响行业\uff1a能源与电网" in result.stdout  # the full-width colon of Chinese text
     assert "Affected sector: Energy and power grid" in result.stdout
+    assert "personal name and contacts scrubbed: True" in result.stdout
+    assert "cn-demo received report" in result.stdout
+    assert "cn-demo: withheld (tlp.red_never_leaves)" in result.stdout
+    assert "opens crisis channel" in result.stdout
+    assert " from report " in result.stdout
     assert "acknowledged by duty officer wei" in result.stdout
     assert "not acknowledged by cn-demo: escalation step 1, told watch-lead" in result.stdout
     assert result.stdout.count("transcript, verified offline: transcript verified") == 2

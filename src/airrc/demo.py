@@ -277,6 +277,78 @@ def _awaiting(node: DemoNode, message_id: str) -> dict[str, Any]:
     return awaiting
 
 
+GRID_REPORT = {
+    "title": {
+        "en": "AI voice clone used to order switching at a regional power grid",
+        "zh": "人工智能语音克隆被用于下令地区电网倒闸操作",
+    },
+    "summary": {
+        "en": "An attacker used a cloned dispatcher voice and an AI agent to order breaker openings on the "
+        "northern ring; operators called back the real dispatcher (reach the watch at +1 202 555 0143, "
+        "grid-watch@operator.example). Shift lead Ana Ruiz stopped the sequence after two substations.",
+        "zh": "攻击者利用克隆的调度员语音和人工智能代理，下令断开北部环网断路器。",  # noqa: RUF001 (Chinese comma)
+    },
+    "categories": ["critical_infrastructure_threat", "ai_enabled_fraud"],
+    "sectors": ["energy_power_grid"],
+    "severity": "critical",
+    "harm_types": ["service_disruption"],
+    "techniques": ["AML.T0048", "AML.T0052"],
+    "observables": [
+        {"type": "phone", "value": "+1 202 555 0199"},
+        {"type": "domain", "value": "grid-dispatch-verify.example"},
+        {"type": "ipv4", "value": "203.0.113.77"},
+    ],
+    "affected_systems": [{"developer": "ExampleVoice", "model": "clone-xl", "version": "3"}],
+    "timeline": [{"at": "2026-11-22T06:40:00Z", "event": {"en": "First call to the northern control room"}}],
+    "confidence": 80,
+    "tlp": "amber",
+    "jurisdiction": {
+        "origin_country": "US",
+        "legal_basis": "voluntary sharing",
+        "onward_transfer": "with_consent",
+    },
+    "personal_names": ["Ana Ruiz"],
+}
+
+
+def exchange_scenario(us: DemoNode, cn: DemoNode, base: Path, console: Console) -> str:
+    """An AMBER report of an AI-enabled attack on a power grid reaches cn-demo under us-demo's policy; a RED
+    one stays home. Returns the statement id of the report as cn-demo received it."""
+    console.rule("[bold]exchange: an AMBER report of an AI-enabled attack on a power grid")
+    airrc("report", "policy", cn.name, "--max-tlp", "amber", "--redact", "affected_systems", home=us.home)
+    path = base / "grid-report.json"
+    path.write_text(json.dumps(GRID_REPORT, ensure_ascii=False), encoding="utf-8")
+    key = airrc("report", "new", str(path), home=us.home).split()[1]
+    preview = json.loads(airrc("report", "preview", key, home=us.home))[0]
+    leaving = json.dumps(preview["view"], ensure_ascii=False)
+    console.print(
+        f"preview for {preview['partner']}: shared={preview['shared']}; redacted {preview['view']['redacted']}; "
+        f"personal name and contacts scrubbed: {'Ana Ruiz' not in leaving and '555 0143' not in leaving}"
+    )
+    console.print(airrc("report", "publish", key, home=us.home).strip())
+    red = dict(GRID_REPORT, tlp="red", title={"en": "Source of the voice model (TLP:RED)"})
+    path.write_text(json.dumps(red), encoding="utf-8")
+    red_key = airrc("report", "new", str(path), home=us.home).split()[1]
+    console.print(airrc("report", "publish", red_key, home=us.home).strip())
+
+    def received() -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = json.loads(
+            airrc("report", "list", "--origin", us.name, "--json", home=cn.home)
+        )
+        return rows
+
+    _wait(lambda: len(received()) == 1, "the report at cn-demo")
+    (row,) = received()
+    console.print(
+        f"[green]cn-demo received report {row['report_id']} (TLP:{row['tlp'].upper()}, sealed in transit): "
+        f"{row['report']['title']['zh']}[/green]"
+    )
+    console.print("[green]the TLP:RED report stayed home: it never became an outgoing statement[/green]")
+    shares = json.loads(airrc("report", "show", key, home=us.home))["shares"]
+    statement: str = shares[0]["statement"]
+    return statement
+
+
 def hotline_scenario(
     us: DemoNode, cn: DemoNode, base: Path, console: Console, report: str | None = None
 ) -> None:
@@ -378,7 +450,8 @@ def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
                 "federation", "ping", "cn-demo", "--count", "20", "--timeout", "60", home=nodes[0].home
             )
         console.print(ping.strip())
-        hotline_scenario(nodes[0], nodes[1], base, console)
+        report = exchange_scenario(nodes[0], nodes[1], base, console)
+        hotline_scenario(nodes[0], nodes[1], base, console, report=report)
         human_control_scenario(nodes[0], nodes[1], base, console)
         if keep:
             console.print(f"nodes keep running; homes under {base}. Press Ctrl-C to stop.")

@@ -103,7 +103,11 @@ def show_report(report: str, node: NodeDep, principal: CurrentPrincipal) -> dict
     principal.require(*READERS)
     with node.store.read_session() as session:
         row = node.exchange.get(session, report)
-        return {**row.to_json(names=_names(node, session)), "links": node.exchange.links(session, row.key)}
+        return {
+            **row.to_json(names=_names(node, session)),
+            "links": node.exchange.links(session, row.key),
+            "shares": node.exchange.shares(session, row.key),
+        }
 
 
 @router.get("/reports/{report}/preview")

@@ -587,6 +587,19 @@ class ExchangeService:
         session.flush()
         return len(links)
 
+    def shares(self, session: Session, key: int) -> list[dict[str, Any]]:
+        """Which partner got which version of one of our reports, and in which statement."""
+        rows = session.scalars(select(ShareRow).where(ShareRow.report_key == key).order_by(ShareRow.version))
+        return [
+            {
+                "partner_id": r.partner_id,
+                "version": r.version,
+                "statement": r.statement_id,
+                "shared_at": format_timestamp(r.shared_at),
+            }
+            for r in rows
+        ]
+
     def links(self, session: Session, key: int) -> list[dict[str, Any]]:
         rows = session.scalars(select(LinkRow).where(or_(LinkRow.a == key, LinkRow.b == key)))
         return [

@@ -11,9 +11,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from stix2patterns.pattern import ParseException, Pattern  # type: ignore[import-untyped]
-from stix2validator import ValidationOptions, validate_instance  # type: ignore[import-untyped]
-
 from airrc.errors import InputError, RequestTooLarge
 from airrc.exchange.atlas import load_atlas
 from airrc.exchange.model import TLP_ORDER, Report
@@ -266,6 +263,10 @@ def check_bundle(bundle: Any, *, max_bytes: int) -> list[str]:
                 object=obj.get("id"),
                 property="spec_version",
             )
+    # Imported here: stix2-validator's dependencies take over a second to import, and most commands never
+    # check a bundle.
+    from stix2validator import ValidationOptions, validate_instance  # type: ignore[import-untyped]
+
     results = validate_instance(bundle, ValidationOptions(version="2.1", silent=True))
     if not results.is_valid:
         message = str(results.errors[0]) if results.errors else "invalid STIX"
@@ -295,6 +296,8 @@ def _tlp_of(markings: list[str], known: dict[str, str]) -> str:
 
 
 def _observables(indicator: dict[str, Any]) -> list[dict[str, str]]:
+    from stix2patterns.pattern import ParseException, Pattern  # type: ignore[import-untyped]
+
     if indicator.get("pattern_type") != "stix":
         return []
     try:
