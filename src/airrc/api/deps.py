@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -23,7 +23,8 @@ __all__ = [
 ]
 
 
-def get_node(request: Request) -> Node:
+# Dependencies that do no I/O are async: FastAPI runs sync ones in the thread pool, one hop each.
+async def get_node(request: Request) -> Node:
     node: Node = request.app.state.node
     return node
 
@@ -59,10 +60,10 @@ def get_principal(request: Request, node: NodeDep) -> AuthenticatedPrincipal:
 CurrentPrincipal = Annotated[AuthenticatedPrincipal, Depends(get_principal)]
 
 
-def require_roles(*roles: str) -> Callable[[AuthenticatedPrincipal], AuthenticatedPrincipal]:
+def require_roles(*roles: str) -> Callable[[AuthenticatedPrincipal], Awaitable[AuthenticatedPrincipal]]:
     """A dependency that admits only principals holding one of ``roles``."""
 
-    def check(principal: CurrentPrincipal) -> AuthenticatedPrincipal:
+    async def check(principal: CurrentPrincipal) -> AuthenticatedPrincipal:
         principal.require(*roles)
         return principal
 
