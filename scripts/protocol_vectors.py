@@ -51,7 +51,7 @@ def build() -> dict[str, object]:
     )
     statement = Statement(
         id="00000000-0000-4000-8000-000000000001",
-        kind="exchange.report",
+        kind="example.note",
         issuer=sender_card.id,
         seq=1,
         issued_at="2026-11-22T12:00:00Z",

@@ -46,7 +46,7 @@ def _make(parties, *, issued_at=None, body=None, audience=None, issuer="us"):
     identity, card = parties[issuer]
     statement = Statement(
         id=new_statement_id(),
-        kind="exchange.report",
+        kind="test.note",
         issuer=card.id,
         seq=1,
         issued_at=format_timestamp(issued_at or datetime.now(UTC)),

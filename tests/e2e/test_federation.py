@@ -53,19 +53,19 @@ def test_three_nodes_deliver_by_audience_with_receipts(cluster):
     cluster.pin_all()
     cluster.start()
     a, b, c = (cluster.open(n) for n in ("us-a", "cn-b", "sg-c"))
-    only_b = _issue(a, "exchange.report", [b.id], 3)
-    b_and_c = _issue(a, "exchange.report", [b.id, c.id], 2)
-    public = _issue(a, "exchange.report", "public", 1)
+    only_b = _issue(a, "test.note", [b.id], 3)
+    b_and_c = _issue(a, "test.note", [b.id, c.id], 2)
+    public = _issue(a, "test.note", "public", 1)
     wait_until(lambda: _delivered(a, b.id) and _delivered(a, c.id), what="delivery")
-    assert _count(b, a.id, kind="exchange.report") == 6
-    assert _count(c, a.id, kind="exchange.report") == 3
+    assert _count(b, a.id, kind="test.note") == 6
+    assert _count(c, a.id, kind="test.note") == 3
     with c.store.read_session() as s:
         ids = set(s.scalars(select(StatementRow.statement_id).where(StatementRow.issuer == a.id)))
     assert not {x.statement.id for x in only_b} & ids
     assert {x.statement.id for x in b_and_c + public} <= ids
     # Every delivered item carries the receiver's signed receipt, stored at the sender.
     with a.store.read_session() as s:
-        items = list(s.scalars(select(OutboxItem).where(OutboxItem.kind == "exchange.report")))
+        items = list(s.scalars(select(OutboxItem).where(OutboxItem.kind == "test.note")))
         receipts = s.scalar(
             select(func.count())
             .select_from(StatementRow)
@@ -93,7 +93,7 @@ def _batch(*signed):
     return json.dumps({"statements": [s.to_json() for s in signed]}).encode()
 
 
-def _statement(identity, issuer, seq, kind="exchange.report", audience=None, body=None):
+def _statement(identity, issuer, seq, kind="test.note", audience=None, body=None):
     st = Statement(
         id=new_statement_id(),
         kind=kind,
@@ -240,7 +240,7 @@ def test_stopped_peer_catches_up_completely(cluster):
     cluster.pin_all()
     cluster.start("us-up")
     up, down = cluster.open("us-up"), cluster.open("cn-down")
-    sent = _issue(up, "exchange.report", [down.id], 40)
+    sent = _issue(up, "test.note", [down.id], 40)
     # While cn-down is away, the outbox retries; some of what it missed is then dropped from the
     # outbox on purpose, so only the pull-based catch-up can bring it.
     with up.store.session() as s:
@@ -249,12 +249,12 @@ def test_stopped_peer_catches_up_completely(cluster):
         )
         s.execute(update(OutboxItem).where(OutboxItem.id.in_(ids[:25])).values(state="refused"))
     cluster.start("cn-down")
-    wait_until(lambda: _count(down, up.id, kind="exchange.report") == 40, timeout=90, what="catch-up")
+    wait_until(lambda: _count(down, up.id, kind="test.note") == 40, timeout=90, what="catch-up")
     with down.store.read_session() as s:
         got = set(
             s.scalars(
                 select(StatementRow.statement_id).where(
-                    StatementRow.issuer == up.id, StatementRow.kind == "exchange.report"
+                    StatementRow.issuer == up.id, StatementRow.kind == "test.note"
                 )
             )
         )

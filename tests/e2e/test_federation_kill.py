@@ -30,7 +30,7 @@ def test_exactly_once_in_effect_through_sigkills(cluster):
     def produce():
         for start in range(0, TOTAL, BATCH):
             drafts = [
-                Draft(kind="exchange.report", audience=[dst.id], body={"n": start + i}) for i in range(BATCH)
+                Draft(kind="test.note", audience=[dst.id], body={"n": start + i}) for i in range(BATCH)
             ]
             with src.store.session() as s:
                 issued.extend(x.statement.id for x in src.statements.issue_many(s, drafts))
@@ -53,7 +53,7 @@ def test_exactly_once_in_effect_through_sigkills(cluster):
                 s.scalar(
                     select(func.count())
                     .select_from(OutboxItem)
-                    .where(OutboxItem.kind == "exchange.report", OutboxItem.state == "delivered")
+                    .where(OutboxItem.kind == "test.note", OutboxItem.state == "delivered")
                 )
                 == TOTAL
             )
@@ -63,7 +63,7 @@ def test_exactly_once_in_effect_through_sigkills(cluster):
         rows = list(
             s.execute(
                 select(StatementRow.seq, StatementRow.statement_id).where(
-                    StatementRow.issuer == src.id, StatementRow.kind == "exchange.report"
+                    StatementRow.issuer == src.id, StatementRow.kind == "test.note"
                 )
             )
         )
@@ -73,7 +73,7 @@ def test_exactly_once_in_effect_through_sigkills(cluster):
     with src.store.read_session() as s:
         items = list(
             s.execute(
-                select(OutboxItem.state, OutboxItem.receipt_id).where(OutboxItem.kind == "exchange.report")
+                select(OutboxItem.state, OutboxItem.receipt_id).where(OutboxItem.kind == "test.note")
             )
         )
         receipt_ids = set(

@@ -168,6 +168,8 @@ def test_search_filters_and_pages(net: Net) -> None:
         assert len(us.exchange.search(s, SearchQuery(category="deepfake_disinformation"))) == 1
         assert len(us.exchange.search(s, SearchQuery(technique="AML.T0048"))) == 5
         assert len(us.exchange.search(s, SearchQuery(text="dispatcher voice"))) == 6
+        assert len(us.exchange.search(s, SearchQuery(text="语音"))) == 6  # Chinese, by character pairs
+        assert us.exchange.search(s, SearchQuery(text="dispatcher submarine")) == []
         first = us.exchange.search(s, SearchQuery(limit=4))
         rest = us.exchange.search(s, SearchQuery(limit=4, after=first[-1].key))
         assert [r.key for r in first + rest] == sorted([*keys, keys[-1] + 1], reverse=True)

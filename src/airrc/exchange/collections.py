@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from airrc.api.auth import AuthenticatedPrincipal
@@ -142,32 +144,32 @@ class TaxiiStore:
         return out
 
     def add(self, session: Session, collection_id: str, objects: list[dict[str, Any]]) -> list[str]:
-        """Store new object versions (an existing version is left as it is); returns the ids stored."""
+        """Store new object versions in bulk (a version already stored is left as it is); returns the ids
+        stored."""
         now = utcnow()
-        stored = []
-        for obj in objects:
-            version = version_of(obj)
-            exists = session.scalar(
-                select(TaxiiObject.seq).where(
-                    TaxiiObject.collection_id == collection_id,
-                    TaxiiObject.object_id == obj["id"],
-                    TaxiiObject.version == version,
-                )
-            )
-            if exists is None:
-                session.add(
-                    TaxiiObject(
-                        collection_id=collection_id,
-                        object_id=obj["id"],
-                        type=obj["type"],
-                        version=version,
-                        spec_version=str(obj.get("spec_version", "2.1")),
-                        date_added=now,
-                        data=json.dumps(obj, ensure_ascii=False, sort_keys=True),
-                    )
-                )
-                stored.append(obj["id"])
-        session.flush()
+        values = [
+            {
+                "collection_id": collection_id,
+                "object_id": obj["id"],
+                "type": obj["type"],
+                "version": version_of(obj),
+                "spec_version": str(obj.get("spec_version", "2.1")),
+                "date_added": now,
+                "data": json.dumps(obj, ensure_ascii=False, sort_keys=True),
+            }
+            for obj in objects
+        ]
+        if not values:
+            return []
+        insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        statement = (
+            insert(TaxiiObject)
+            .on_conflict_do_nothing(index_elements=["collection_id", "object_id", "version"])
+            .returning(TaxiiObject.object_id)
+        )
+        stored: list[str] = []
+        for start in range(0, len(values), 1000):
+            stored += session.scalars(statement, values[start : start + 1000]).all()
         return stored
 
     def rights(

@@ -122,6 +122,16 @@ class TermRow(Base):
     value: Mapped[str] = mapped_column(String(512), primary_key=True)
 
 
+class WordRow(Base):
+    """A word of a report's title and summary (Chinese as character pairs): free-text search is indexed."""
+
+    __tablename__ = "exchange_words"
+    __table_args__ = (Index("ix_exchange_words_word", "word", "report_key"),)
+
+    report_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    word: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
 class PolicyRow(Base):
     __tablename__ = "exchange_policies"
 
@@ -179,6 +189,20 @@ class PublishResult:
 
 def _words(text: str) -> list[str]:
     return re.findall(r"[\w]+", text.lower())
+
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+MAX_WORDS = 1000
+
+
+def search_terms(text: str) -> list[str]:
+    """Index terms of free text: words of two or more letters or digits, and pairs of adjacent Chinese
+    characters (Chinese has no spaces); the same function reads a query."""
+    lowered = text.lower()
+    terms = [w for w in re.findall(r"[^\W_]+", _CJK.sub(" ", lowered)) if len(w) >= 2]
+    for run in _CJK.findall(lowered):
+        terms += [run[i : i + 2] for i in range(len(run) - 1)] if len(run) > 1 else [run]
+    return list(dict.fromkeys(t[:64] for t in terms))[:MAX_WORDS]
 
 
 def normalised_text(report: Report) -> str:
@@ -305,9 +329,15 @@ class ExchangeService:
 
     def _index(self, session: Session, row: ReportRow, report: Report) -> None:
         session.execute(delete(TermRow).where(TermRow.report_key == row.key))
+        session.execute(delete(WordRow).where(WordRow.report_key == row.key))
         terms = _terms(report)
         if terms:
             session.add_all(TermRow(report_key=row.key, kind=k, value=v) for k, v in terms)
+        words = search_terms(
+            " ".join(t for t in (report.title.en, report.title.zh, report.summary.en, report.summary.zh) if t)
+        )
+        if words:
+            session.add_all(WordRow(report_key=row.key, word=w) for w in words)
         session.flush()
 
     def get(self, session: Session, key_or_id: str | int, *, local_only: bool = False) -> ReportRow:
@@ -677,8 +707,8 @@ class ExchangeService:
             stmt = stmt.where(ReportRow.updated_at >= query.since)
         if query.until:
             stmt = stmt.where(ReportRow.updated_at <= query.until)
-        for word in _words(query.text or "")[:8]:
-            stmt = stmt.where(ReportRow.text.contains(word))
+        for word in search_terms(query.text or "")[:8]:
+            stmt = stmt.where(ReportRow.key.in_(select(WordRow.report_key).where(WordRow.word == word)))
         if query.after is not None:
             stmt = stmt.where(ReportRow.key < query.after)
         return list(session.scalars(stmt.order_by(ReportRow.key.desc()).limit(query.limit)))

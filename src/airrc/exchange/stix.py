@@ -43,7 +43,11 @@ TLP1_IDS = {
     "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed": "red",
 }
 EXTENSION_ID = "extension-definition--3a0e1a53-7c5f-4b1c-9f55-0e6f0f3f2f5a"
-EXTENSION_SCHEMA = "https://github.com/airrc/airrc/blob/main/docs/stix-extension.md"
+EXTENSION_SCHEMA = (
+    "airrc report fields, defined in docs/stix-extension.md of the airrc source: report_id, version, "
+    "categories, sectors, severity, tlp, jurisdiction, title, summary, harm_types, affected_systems, timeline, "
+    "redacted."
+)
 _NAMESPACE = uuid.UUID("b5b0c7a4-6f0e-4d4e-8a57-1f4e0c9d2a61")
 TLP_CREATED = "2022-10-01T00:00:00.000Z"
 MAX_OBJECTS = 100_000
