@@ -37,6 +37,7 @@ bench: install
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/federation.py
 	$(BIN)/python bench/hotline.py
+	$(BIN)/python bench/exchange.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -53,8 +53,7 @@ def main() -> None:
         start = time.monotonic()
         for offset in range(0, STATEMENTS, BATCH):
             drafts = [
-                Draft(kind="bench.note", audience=[receiver_id], body={"n": offset + i})
-                for i in range(BATCH)
+                Draft(kind="bench.note", audience=[receiver_id], body={"n": offset + i}) for i in range(BATCH)
             ]
             with node.store.session() as s:
                 node.statements.issue_many(s, drafts)
