@@ -215,7 +215,7 @@ def page_latency(node_url: str, collection: str, headers: dict[str, str], stored
 def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="airrc-bench-exchange-"))
     node_proc = DemoNode("us-bench", base / "us-bench", free_port(), password="bench-admin-password")  # noqa: S106 (a throwaway node)
-    start_nodes([node_proc])
+    start_nodes([node_proc], before_start=lambda n: (n.home / "airrc.toml").write_text('country = "US"\n'))
     airrc("service", "add", ANALYST[0], "--role", "analyst", home=node_proc.home)
     token = airrc("token", "create", "--principal", ANALYST[0], "--expires", "1", home=node_proc.home).strip()
     headers = {"Accept": TAXII, "Authorization": f"Bearer {token}"}
@@ -228,7 +228,8 @@ def main() -> None:
             ours, read = run_client(
                 f"{node_proc.url}/taxii2/api", inbox, batches=batches, headers=headers, auth=None, cap=3600
             )
-            assert ours is not None
+            if ours is None or read < total:
+                raise RuntimeError(f"our server stored {read} of {total} objects")
             theirs, _ = medallion(base, total, batches, MEDALLION_CAP_SECONDS)
             print(
                 f"{total} objects: ours {ours:.1f} s (read {read}); medallion "

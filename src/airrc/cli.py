@@ -830,7 +830,9 @@ def stix_import(
     limit = node.settings.limits.max_request_bytes
     bundle = _read_json(source, limit)
     with node.store.session() as session:
-        rows = node.exchange.import_stix(session, bundle, origin_country=origin_country, max_bytes=limit)
+        rows = node.exchange.import_stix(
+            session, bundle, origin_country=origin_country or node.settings.country, max_bytes=limit
+        )
         for row in rows:
             out.print(f"draft {row.key} report {row.report_id}")
 

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     bind_host: str = "127.0.0.1"
     bind_port: int = Field(default=8700, ge=0, le=65535)
     public_urls: list[str] = Field(default_factory=list)
+    country: str | None = Field(
+        default=None, min_length=2, max_length=2, description="ISO 3166-1 code: origin of imported reports"
+    )
     limits: Limits = Field(default_factory=Limits)
     hotline: HotlineSettings = Field(default_factory=HotlineSettings)
     federation_poll_seconds: float = Field(default=0.05, gt=0, le=60)

@@ -438,21 +438,13 @@ class ExchangeService:
         return self._bundle(report, row, self.node_id, self.node_name, view=decision.view)
 
     def import_stix(
-        self,
-        session: Session,
-        bundle: Any,
-        *,
-        origin_country: str | None,
-        source: str = "file",
-        max_bytes: int = 4 << 20,
+        self, session: Session, bundle: Any, *, origin_country: str | None, max_bytes: int = 4 << 20
     ) -> list[ReportRow]:
         """Draft reports from a STIX 2.1 bundle (ours or another tool's); all of them, or none."""
         check_bundle(bundle, max_bytes=max_bytes)
-        rows = [
+        return [
             self.create(session, draft) for draft in bundle_to_reports(bundle, origin_country=origin_country)
         ]
-        del source
-        return rows
 
     def _body(
         self, session: Session, report: Report, action: str, decision: SharingDecision

@@ -370,7 +370,12 @@ def _add_objects(node: Any, principal: AuthenticatedPrincipal, collection_id: st
     successes, failures = [], []
     try:
         with node.store.session() as session:
-            rows = node.exchange.import_stix(session, bundle, origin_country=None, source="taxii")
+            rows = node.exchange.import_stix(
+                session,
+                bundle,
+                origin_country=node.settings.country,
+                max_bytes=node.settings.limits.max_request_bytes,
+            )
             node.taxii.add(session, collection_id, objects)
             successes = [
                 {"id": o["id"], "version": version_of(o), "message": f"{len(rows)} draft report(s) created"}
