@@ -10,16 +10,20 @@ import json
 import logging
 import subprocess
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 from sqlalchemy import BigInteger, Integer, LargeBinary, String, event, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from airrc.errors import Conflict, NotFound
+from airrc.errors import Conflict, Error, NotFound
 from airrc.store.db import Base, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from airrc.statements import SignedStatement
+    from airrc.store.statements import StoredRow
 
 __all__ = ["Alert", "AlertNotifier", "Alerts", "Severity"]
 
@@ -113,6 +117,31 @@ class Alerts:
 
         event.listen(session, "after_commit", _after_commit, once=True)
         return alert
+
+    def receiving(
+        self, accepts: Callable[[str], bool], handle: Callable[[Session, SignedStatement], None]
+    ) -> Callable[[Session, list[tuple[SignedStatement, StoredRow]]], None]:
+        """A statement hook for a mechanism: each received statement of a kind it ``accepts`` goes to
+        ``handle`` in its own savepoint; one it refuses is alerted, never allowed to fail the batch that
+        carried it (the sender's log holds it either way)."""
+
+        def hook(session: Session, pairs: list[tuple[SignedStatement, StoredRow]]) -> None:
+            for signed, stored in pairs:
+                st = signed.statement
+                if stored.local or not accepts(st.kind):
+                    continue
+                try:
+                    with session.begin_nested():
+                        handle(session, signed)
+                except Error as exc:
+                    self.raise_alert(
+                        session,
+                        exc.code,
+                        f"a {st.kind} statement from {st.issuer[:16]} was not accepted: {exc.message}",
+                        statement=st.id,
+                    )
+
+        return hook
 
     def list(self, session: Session, *, include_acked: bool = False, limit: int = 100) -> list[Alert]:
         query = select(Alert).order_by(Alert.id.desc()).limit(min(limit, 1000))

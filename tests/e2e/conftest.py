@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -73,3 +75,20 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 60.0, what: str =
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.1)
+
+
+def cli(
+    *args: str, home: Path, stdin: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run ``airrc ARGS --home HOME`` as its own process, as an operator would; assert success if ``check``."""
+    result = subprocess.run(
+        [sys.executable, "-m", "airrc", *args, "--home", str(home)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr + result.stdout
+    return result

@@ -1,8 +1,6 @@
 """Human control on a real node: quorum, veto, expiry and violation; the audit bundle checked by a peer."""
 
 import json
-import subprocess
-import sys
 import threading
 
 import httpx
@@ -11,23 +9,10 @@ import pytest
 from airrc.control.client import Client, Denied, Expired
 from airrc.crypto.trust import NodeCard
 from airrc.demo import airrc
+from tests.e2e.conftest import cli
 
 pytestmark = pytest.mark.e2e
 ACTION = {"operation": "shutdown", "substation": "North-7"}
-
-
-def _cli(*args, home, stdin=None, check=True):
-    result = subprocess.run(
-        [sys.executable, "-m", "airrc", *args, "--home", str(home)],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if check:
-        assert result.returncode == 0, result.stderr + result.stdout
-    return result
 
 
 def _login(url, user, password):
@@ -41,7 +26,7 @@ def test_quorum_veto_expiry_violation_and_audit_bundle(cluster, tmp_path):
     cn = cluster.add("cn-aud")
     cluster.pin_all()
     for name in ("ann", "bob"):
-        _cli(
+        cli(
             "user",
             "add",
             name,
@@ -51,8 +36,8 @@ def test_quorum_veto_expiry_violation_and_audit_bundle(cluster, tmp_path):
             home=us.home,
             stdin=f"{name} approver pw\n",
         )
-    _cli("service", "add", "grid-planner", home=us.home)
-    token = _cli(
+    cli("service", "add", "grid-planner", home=us.home)
+    token = cli(
         "token", "create", "--principal", "grid-planner", "--expires", "1", home=us.home
     ).stdout.strip()
     cluster.start()
@@ -122,18 +107,18 @@ def _scenario(us, cn, sdk, card, tmp_path):
     with pytest.raises(Exception) as violation:
         sdk.report_execution(None, denied, executed=True)
     assert violation.value.code == "control.not_authorized"
-    alerts = json.loads(_cli("alerts", "list", "--json", home=us.home).stdout)
+    alerts = json.loads(cli("alerts", "list", "--json", home=us.home).stdout)
     assert [a["code"] for a in alerts] == ["control.violation"]
     # The local audit finds exactly that violation.
-    local = _cli("control", "audit", home=us.home, check=False)
+    local = cli("control", "audit", home=us.home, check=False)
     assert local.returncode == 1
     assert "2 executed, 1 with their quorum" in local.stdout
     assert "control.not_authorized" in local.stdout
     # The peer verifies the bundle without seeing any action detail; a tampered bundle fails.
     bundle = tmp_path / "audit.json"
-    _cli("control", "export-audit", "-o", str(bundle), home=us.home)
+    cli("control", "export-audit", "-o", str(bundle), home=us.home)
     assert "North-7" not in bundle.read_text()
-    checked = _cli("control", "verify-audit", str(bundle), home=cn.home, check=False)
+    checked = cli("control", "verify-audit", str(bundle), home=cn.home, check=False)
     assert "verified" in checked.stdout
     assert "control.not_authorized" in checked.stdout
     doc = json.loads(bundle.read_text())
@@ -143,6 +128,6 @@ def _scenario(us, cn, sdk, card, tmp_path):
             break
     tampered = tmp_path / "tampered.json"
     tampered.write_text(json.dumps(doc))
-    bad = _cli("control", "verify-audit", str(tampered), home=cn.home, check=False)
+    bad = cli("control", "verify-audit", str(tampered), home=cn.home, check=False)
     assert bad.returncode == 1
     assert "error[crypto.bad_signature]" in bad.stderr

@@ -1,52 +1,37 @@
 """Two real nodes exchange reports under a policy; RED stays home; revocation follows the report."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from tests.e2e.conftest import wait_until
+from tests.e2e.conftest import cli, wait_until
 from tests.exchange.reports import grid_report
 
 pytestmark = pytest.mark.e2e
-
-
-def _cli(*args, home, check=True):
-    result = subprocess.run(
-        [sys.executable, "-m", "airrc", *args, "--home", str(home)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if check:
-        assert result.returncode == 0, result.stderr + result.stdout
-    return result
 
 
 def test_reports_cross_between_real_nodes_under_policy(cluster, tmp_path):
     us, cn = cluster.add("us-ex"), cluster.add("cn-ex")
     cluster.pin_all()
     cluster.start()
-    _cli("report", "policy", "cn-ex", "--max-tlp", "amber", "--redact", "observables", home=us.home)
+    cli("report", "policy", "cn-ex", "--max-tlp", "amber", "--redact", "observables", home=us.home)
     amber, red, bad = tmp_path / "amber.json", tmp_path / "red.json", tmp_path / "bad.json"
     amber.write_text(json.dumps(grid_report()))
     red.write_text(json.dumps(grid_report(tlp="red")))
     bad.write_text(json.dumps(grid_report(techniques=["AML.T9999"])))
-    refused = _cli("report", "new", str(bad), home=us.home, check=False)
+    refused = cli("report", "new", str(bad), home=us.home, check=False)
     assert refused.returncode == 1
     assert "exchange.unknown_technique" in refused.stderr
-    amber_key = _cli("report", "new", str(amber), home=us.home).stdout.split()[1]
-    red_key = _cli("report", "new", str(red), home=us.home).stdout.split()[1]
-    assert "cn-ex: sent" in _cli("report", "publish", amber_key, home=us.home).stdout
-    assert "tlp.red_never_leaves" in _cli("report", "publish", red_key, home=us.home).stdout
-    again = _cli("report", "publish", amber_key, home=us.home, check=False)
+    amber_key = cli("report", "new", str(amber), home=us.home).stdout.split()[1]
+    red_key = cli("report", "new", str(red), home=us.home).stdout.split()[1]
+    assert "cn-ex: sent" in cli("report", "publish", amber_key, home=us.home).stdout
+    assert "tlp.red_never_leaves" in cli("report", "publish", red_key, home=us.home).stdout
+    again = cli("report", "publish", amber_key, home=us.home, check=False)
     assert again.returncode == 1
     assert "exchange.already_published" in again.stderr
 
     def received():
-        return json.loads(_cli("report", "list", "--origin", "us-ex", "--json", home=cn.home).stdout)
+        return json.loads(cli("report", "list", "--origin", "us-ex", "--json", home=cn.home).stdout)
 
     wait_until(lambda: len(received()) == 1, what="the report at cn")
     (row,) = received()
@@ -54,11 +39,11 @@ def test_reports_cross_between_real_nodes_under_policy(cluster, tmp_path):
     assert "observables" not in row["report"]
     assert "Jane Doe" not in json.dumps(row)
 
-    revoked = _cli("report", "revoke", amber_key, "--reason", "retracted", home=us.home)
+    revoked = cli("report", "revoke", amber_key, "--reason", "retracted", home=us.home)
     assert "1 partner(s) told" in revoked.stdout
     wait_until(lambda: received()[0]["status"] == "revoked", what="the revocation at cn")
 
-    bundle = json.loads(_cli("stix", "export", amber_key, "--for", "cn-ex", home=us.home).stdout)
+    bundle = json.loads(cli("stix", "export", amber_key, "--for", "cn-ex", home=us.home).stdout)
     assert {o["type"] for o in bundle["objects"]} >= {
         "report",
         "attack-pattern",

@@ -29,9 +29,7 @@ def test_exactly_once_in_effect_through_sigkills(cluster):
 
     def produce():
         for start in range(0, TOTAL, BATCH):
-            drafts = [
-                Draft(kind="test.note", audience=[dst.id], body={"n": start + i}) for i in range(BATCH)
-            ]
+            drafts = [Draft(kind="test.note", audience=[dst.id], body={"n": start + i}) for i in range(BATCH)]
             with src.store.session() as s:
                 issued.extend(x.statement.id for x in src.statements.issue_many(s, drafts))
         done.set()
@@ -72,9 +70,7 @@ def test_exactly_once_in_effect_through_sigkills(cluster):
     assert {sid for _, sid in rows} == set(issued)
     with src.store.read_session() as s:
         items = list(
-            s.execute(
-                select(OutboxItem.state, OutboxItem.receipt_id).where(OutboxItem.kind == "test.note")
-            )
+            s.execute(select(OutboxItem.state, OutboxItem.receipt_id).where(OutboxItem.kind == "test.note"))
         )
         receipt_ids = set(
             s.scalars(

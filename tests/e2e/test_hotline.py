@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from airrc.hotline.service import ChannelRow, MessageRow
 from airrc.store.statements import StatementRow
-from tests.e2e.conftest import wait_until
+from tests.e2e.conftest import cli, wait_until
 
 pytestmark = pytest.mark.e2e
 OFFICER_PW = "olga duty officer pw"
@@ -25,23 +25,9 @@ NOTICE_FIELDS = [
 ]
 
 
-def _cli(*args, home, stdin=None, check=True):
-    result = subprocess.run(
-        [sys.executable, "-m", "airrc", *args, "--home", str(home)],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if check:
-        assert result.returncode == 0, result.stderr + result.stdout
-    return result
-
-
 def _send(node, channel_id):
     fields = [arg for f in NOTICE_FIELDS for arg in ("--field", f)]
-    return _cli(
+    return cli(
         "hotline",
         "send",
         channel_id,
@@ -55,12 +41,12 @@ def _send(node, channel_id):
 
 
 def _state(node, message_id):
-    doc = json.loads(_cli("hotline", "show", message_id, "--json", home=node.home).stdout)
+    doc = json.loads(cli("hotline", "show", message_id, "--json", home=node.home).stdout)
     return doc["messages"][0]["awaiting"][0]
 
 
 def _inbox(node):
-    return json.loads(_cli("hotline", "inbox", "--json", home=node.home).stdout)
+    return json.loads(cli("hotline", "inbox", "--json", home=node.home).stdout)
 
 
 def _configure(nodes, tmp_path, flash_seconds):
@@ -85,7 +71,7 @@ def test_flash_notice_escalates_is_acknowledged_and_both_transcripts_verify(clus
     sg = cluster.add("sg-out", env=ENV)
     _configure((us, cn, sg), tmp_path, flash_seconds=3)
     cluster.pin_all()
-    _cli(
+    cli(
         "user",
         "add",
         "olga",
@@ -97,7 +83,7 @@ def test_flash_notice_escalates_is_acknowledged_and_both_transcripts_verify(clus
     )
     cluster.start()
 
-    channel_id = _cli("hotline", "open", "cn-hot", home=us.home).stdout.strip()
+    channel_id = cli("hotline", "open", "cn-hot", home=us.home).stdout.strip()
     message_id = _send(us, channel_id)
     wait_until(lambda: [m["id"] for m in _inbox(cn)] == [message_id], what="the notice at cn")
     received = _inbox(cn)[0]
@@ -113,10 +99,10 @@ def test_flash_notice_escalates_is_acknowledged_and_both_transcripts_verify(clus
         what="roster told",
     )
     assert "watch-lead" in (tmp_path / "told").read_text()
-    alerts = _cli("alerts", "list", "--json", home=us.home).stdout
+    alerts = cli("alerts", "list", "--json", home=us.home).stdout
     assert "hotline.overdue" in alerts
 
-    acked = _cli(
+    acked = cli(
         "hotline",
         "ack",
         message_id,
@@ -133,7 +119,7 @@ def test_flash_notice_escalates_is_acknowledged_and_both_transcripts_verify(clus
         path = tmp_path / f"{name}-transcript.json"
 
         def exported(node=node, path=path):
-            result = _cli("hotline", "transcript", channel_id, "-o", str(path), home=node.home, check=False)
+            result = cli("hotline", "transcript", channel_id, "-o", str(path), home=node.home, check=False)
             assert result.returncode == 0 or "hotline.not_yet_checkpointed" in result.stderr, result.stderr
             return result.returncode == 0
 
@@ -169,13 +155,13 @@ def test_flash_notice_escalates_is_acknowledged_and_both_transcripts_verify(clus
 
     # drills: each node sent its daily LINK_TEST at start; the receiving nodes acknowledged them automatically
     def drills_ok():
-        drills = json.loads(_cli("hotline", "status", "--json", home=us.home).stdout)["drills"]
+        drills = json.loads(cli("hotline", "status", "--json", home=us.home).stdout)["drills"]
         return {d["peer"]: d["result"] for d in drills} == {"cn-hot": "ok", "sg-out": "ok"}
 
     wait_until(drills_ok, what="link tests acknowledged")
 
     # sg, outside the channel, holds nothing of it
-    status = json.loads(_cli("hotline", "status", "--json", home=sg.home).stdout)
+    status = json.loads(cli("hotline", "status", "--json", home=sg.home).stdout)
     assert status["acknowledgements"] == {"awaiting": 0, "overdue": 0}
     node = cluster.open("sg-out")
     try:
@@ -195,7 +181,7 @@ def test_sigkill_of_either_node_during_a_flash_exchange_loses_nothing(cluster, t
     us, cn = cluster.add("us-kill", env=ENV), cluster.add("cn-kill", env=ENV)
     _configure((us, cn), tmp_path, flash_seconds=300)
     cluster.pin_all()
-    _cli(
+    cli(
         "user",
         "add",
         "olga",
@@ -206,7 +192,7 @@ def test_sigkill_of_either_node_during_a_flash_exchange_loses_nothing(cluster, t
         stdin=OFFICER_PW + "\n",
     )
     cluster.start()
-    channel_id = _cli("hotline", "open", "cn-kill", home=us.home).stdout.strip()
+    channel_id = cli("hotline", "open", "cn-kill", home=us.home).stdout.strip()
 
     cn.kill()  # the recipient dies: messages wait in us's outbox
     first = [_send(us, channel_id) for _ in range(3)]
@@ -215,7 +201,7 @@ def test_sigkill_of_either_node_during_a_flash_exchange_loses_nothing(cluster, t
     wait_until(lambda: {m["id"] for m in _inbox(cn)} == set(first), what="all notices at cn after restarts")
 
     for message_id in first:
-        _cli(
+        cli(
             "hotline",
             "ack",
             message_id,
@@ -233,5 +219,5 @@ def test_sigkill_of_either_node_during_a_flash_exchange_loses_nothing(cluster, t
         what="every ack at us after the kill",
     )
     wait_until(lambda: second in {m["id"] for m in _inbox(cn)}, what="the later notice at cn")
-    with_ids = {m["id"] for m in json.loads(_cli("hotline", "inbox", "--all", "--json", home=cn.home).stdout)}
+    with_ids = {m["id"] for m in json.loads(cli("hotline", "inbox", "--all", "--json", home=cn.home).stdout)}
     assert with_ids == {*first, second}  # nothing lost, nothing doubled

@@ -1,8 +1,6 @@
 """Two real ``airrc serve`` processes witness each other's logs over HTTP; a rewrite is caught."""
 
 import json
-import subprocess
-import sys
 
 import httpx
 import pytest
@@ -13,21 +11,9 @@ from airrc.demo import DemoNode, airrc, demo_nodes, exchange_cards
 from airrc.ledger.checkpoint import parse_note, verify_checkpoint, verify_cosignature
 from airrc.ledger.log import LedgerCheckpoint, LedgerCosignature, LedgerState, LedgerTile
 from airrc.node import Node
+from tests.e2e.conftest import cli
 
 pytestmark = pytest.mark.e2e
-
-
-def _cli(*args, home, check=True):
-    result = subprocess.run(
-        [sys.executable, "-m", "airrc", *args, "--home", str(home)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if check:
-        assert result.returncode == 0, result.stderr + result.stdout
-    return result
 
 
 def _issue(home, n, tag):
@@ -61,14 +47,14 @@ def test_nodes_witness_each_other_and_catch_a_rewrite(nodes: list[DemoNode]):
     _issue(us.home, 30, "a")
     _issue(cn.home, 7, "b")
     # Each asks the other to witness its log (C2SP add-checkpoint over HTTP).
-    assert "cosigned" in _cli("ledger", "publish", home=us.home).stdout
-    assert "cosigned" in _cli("ledger", "publish", home=cn.home).stdout
+    assert "cosigned" in cli("ledger", "publish", home=us.home).stdout
+    assert "cosigned" in cli("ledger", "publish", home=cn.home).stdout
     # The log grows; the next round carries a consistency proof.
     _issue(us.home, 300, "c")
-    _cli("ledger", "publish", home=us.home)
+    cli("ledger", "publish", home=us.home)
     # Each audits the other by pulling checkpoint and proof from the public endpoints.
-    assert "consistent" in _cli("ledger", "audit", "--peer", "us-demo", home=cn.home).stdout
-    assert "consistent" in _cli("ledger", "audit", "--peer", "cn-demo", home=us.home).stdout
+    assert "consistent" in cli("ledger", "audit", "--peer", "us-demo", home=cn.home).stdout
+    assert "consistent" in cli("ledger", "audit", "--peer", "cn-demo", home=us.home).stdout
     # us serves its checkpoint with cn's cosignature appended; it verifies with the pinned cards.
     served = httpx.get(f"{us.url}/ledger/v1/checkpoint").text
     note = parse_note(served)
@@ -80,7 +66,7 @@ def test_nodes_witness_each_other_and_catch_a_rewrite(nodes: list[DemoNode]):
     cosigs = [s for s in note.signatures if s.name == cn_card.origin]
     assert cosigs
     verify_cosignature(note, cosigs[0], cn_card)
-    _cli("ledger", "verify", home=us.home)
+    cli("ledger", "verify", home=us.home)
 
     # us rewrites its history: same keys, a different tree of larger size, freshly signed.
     us.stop()
@@ -95,13 +81,13 @@ def test_nodes_witness_each_other_and_catch_a_rewrite(nodes: list[DemoNode]):
     us.start()
     with httpx.Client() as client:
         us.wait_healthy(client)
-    refused = _cli("ledger", "publish", home=us.home, check=False)
+    refused = cli("ledger", "publish", home=us.home, check=False)
     assert refused.returncode == 1
     assert "ledger.inconsistent" in refused.stderr
-    audit = _cli("ledger", "audit", "--peer", "us-demo", home=cn.home, check=False)
+    audit = cli("ledger", "audit", "--peer", "us-demo", home=cn.home, check=False)
     assert audit.returncode == 1
     assert "error[ledger.inconsistent]" in audit.stderr
-    alerts = json.loads(_cli("alerts", "list", "--json", home=cn.home).stdout)
+    alerts = json.loads(cli("alerts", "list", "--json", home=cn.home).stdout)
     # The CLI's two attempts, and possibly us-demo's own witness loop: every one refused and alerted.
     assert len(alerts) >= 2
     assert {a["code"] for a in alerts} == {"ledger.inconsistent"}
@@ -112,6 +98,6 @@ def test_nodes_witness_each_other_and_catch_a_rewrite(nodes: list[DemoNode]):
         assert evidence[0].old_size >= 331
     cn_node.close()
     # And us's own verification no longer accepts its rewritten log: the statements don't match it.
-    broken = _cli("ledger", "verify", home=us.home, check=False)
+    broken = cli("ledger", "verify", home=us.home, check=False)
     assert broken.returncode == 1
     assert "ledger.storage_corrupt" in broken.stderr

@@ -240,3 +240,42 @@ def test_bad_envelopes_are_refused(net: Net, objects) -> None:
     if response.status_code == 202:
         assert response.json()["failure_count"] == 1
     assert wrong_type.status_code == 415
+
+
+def test_version_filters(net: Net) -> None:
+    from fastapi.testclient import TestClient
+
+    us = net.nodes["us"]
+    _, token = _token(us, "taxii-versions", roles=("analyst",))
+    inbox = us.taxii.collection_id("inbox")
+    base = {
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": "indicator--2c1f0b5e-8d2a-4f7e-9a61-3b0c4d5e6f70",
+    }
+    with us.store.session() as s:
+        us.taxii.add(s, inbox, [{**base, "modified": "2026-11-21T00:00:00.000Z"}])
+        us.taxii.add(
+            s,
+            inbox,
+            [
+                {**base, "modified": "2026-11-23T00:00:00.000Z"},
+                {**base, "modified": "2026-11-22T00:00:00.000Z"},
+            ],
+        )
+    client = TestClient(create_app(us))
+    h = {"Authorization": f"Bearer {token}", "Accept": "application/taxii+json;version=2.1"}
+    url = f"/taxii2/api/collections/{inbox}/objects/"
+
+    def modified(params: str) -> list[str]:
+        return sorted(
+            o["modified"][:10] for o in client.get(url + params, headers=h).json().get("objects", [])
+        )
+
+    assert modified("") == ["2026-11-23"]
+    assert modified("?match[version]=first") == ["2026-11-21"]
+    assert modified("?match[version]=all") == ["2026-11-21", "2026-11-22", "2026-11-23"]
+    assert modified("?match[version]=2026-11-22T00:00:00.000Z") == ["2026-11-22"]
+    assert modified("?match[version]=first,last") == ["2026-11-21", "2026-11-23"]
+    versions = client.get(f"/taxii2/api/collections/{inbox}/objects/{base['id']}/versions/", headers=h).json()
+    assert len(versions["versions"]) == 3

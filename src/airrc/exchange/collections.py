@@ -13,7 +13,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -44,6 +55,9 @@ class TaxiiObject(Base):
         UniqueConstraint("collection_id", "object_id", "version", name="uq_taxii_object_version"),
         Index("ix_taxii_collection_seq", "collection_id", "seq"),
         Index("ix_taxii_collection_object", "collection_id", "object_id", "seq"),
+        # match[version] defaults to "last": pages of latest versions read an index, not the collection.
+        Index("ix_taxii_collection_last", "collection_id", "is_last", "seq"),
+        Index("ix_taxii_collection_first", "collection_id", "is_first", "seq"),
     )
 
     seq: Mapped[int] = mapped_column(
@@ -56,6 +70,8 @@ class TaxiiObject(Base):
     spec_version: Mapped[str] = mapped_column(String(8), nullable=False)
     date_added: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     data: Mapped[str] = mapped_column(Text, nullable=False)
+    is_last: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    is_first: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
 
 
 class TaxiiGrant(Base):
@@ -156,6 +172,8 @@ class TaxiiStore:
                 "spec_version": str(obj.get("spec_version", "2.1")),
                 "date_added": now,
                 "data": json.dumps(obj, ensure_ascii=False, sort_keys=True),
+                "is_last": True,
+                "is_first": True,
             }
             for obj in objects
         ]
@@ -169,8 +187,27 @@ class TaxiiStore:
         )
         stored: list[str] = []
         for start in range(0, len(values), 1000):
-            stored += session.scalars(statement, values[start : start + 1000]).all()
+            batch = session.scalars(statement, values[start : start + 1000]).all()
+            stored += batch
+            self._mark_first_and_last(session, collection_id, sorted(set(batch)))
         return stored
+
+    def _mark_first_and_last(self, session: Session, collection_id: str, object_ids: list[str]) -> None:
+        """Objects that got a new version: recompute which of their versions is first and which last."""
+        if not object_ids:
+            return
+        versions = (
+            select(TaxiiObject.object_id, func.min(TaxiiObject.version), func.max(TaxiiObject.version))
+            .where(TaxiiObject.collection_id == collection_id, TaxiiObject.object_id.in_(object_ids))
+            .group_by(TaxiiObject.object_id)
+            .having(func.count() > 1)
+        )
+        for object_id, first, last in session.execute(versions).all():
+            session.execute(
+                update(TaxiiObject)
+                .where(TaxiiObject.collection_id == collection_id, TaxiiObject.object_id == object_id)
+                .values(is_first=TaxiiObject.version == first, is_last=TaxiiObject.version == last)
+            )
 
     def rights(
         self, session: Session, principal: AuthenticatedPrincipal, collection: Collection

@@ -37,7 +37,7 @@ from airrc.alerts import Alerts
 from airrc.crypto.keys import NodeIdentity
 from airrc.crypto.sealing import SealedBody, open_sealed, seal
 from airrc.crypto.trust import NodeCard
-from airrc.errors import Conflict, Error, Forbidden, NotFound
+from airrc.errors import Conflict, Forbidden, NotFound
 from airrc.exchange.collections import TaxiiStore
 from airrc.exchange.model import ExchangeError, Report, parse_report
 from airrc.exchange.policy import PartnerPolicy, SharingDecision, decide
@@ -45,7 +45,7 @@ from airrc.exchange.stix import bundle_to_reports, check_bundle, report_to_bundl
 from airrc.federation.peers import TrustStore
 from airrc.statements import SignedStatement, format_timestamp, register_kind
 from airrc.store.db import Base, UTCDateTime, utcnow
-from airrc.store.statements import Draft, StatementLog, StoredRow
+from airrc.store.statements import Draft, StatementLog
 
 __all__ = ["ExchangeBody", "ExchangeService", "ReportRow", "SearchQuery"]
 
@@ -253,6 +253,8 @@ class ExchangeService:
         self.statements = statements
         self.trust = trust
         self.alerts = alerts
+        # What peers send, read inside the transaction that stores it (a StatementLog hook).
+        self.on_stored = alerts.receiving(lambda kind: kind == "exchange.report", self._receive)
         self.max_statement_bytes = max_statement_bytes
 
     # -- policies ------------------------------------------------------------------------------------------
@@ -491,21 +493,6 @@ class ExchangeService:
         return [s.statement.id for s in signed]
 
     # -- what partners send (a StatementLog hook) --------------------------------------------------------------
-
-    def on_stored(self, session: Session, pairs: list[tuple[SignedStatement, StoredRow]]) -> None:
-        for signed, stored in pairs:
-            if stored.local or signed.statement.kind != "exchange.report":
-                continue
-            try:
-                with session.begin_nested():
-                    self._receive(session, signed)
-            except Error as exc:
-                self.alerts.raise_alert(
-                    session,
-                    exc.code,
-                    f"a report from {signed.statement.issuer[:16]} was not accepted: {exc.message}",
-                    statement=signed.statement.id,
-                )
 
     def _receive(self, session: Session, signed: SignedStatement) -> None:
         st = signed.statement

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from airrc.api.auth import AuthenticatedPrincipal
@@ -83,23 +83,11 @@ def _select(session: Session, collection_id: str, f: Filters) -> tuple[list[Taxi
     versions = f.versions or ["last"]
     if "all" not in versions:
         wanted = []
-        exact = [v for v in versions if v not in ("first", "last")]
         if "last" in versions:
-            wanted.append(
-                TaxiiObject.seq.in_(
-                    select(func.max(TaxiiObject.seq))
-                    .where(TaxiiObject.collection_id == collection_id)
-                    .group_by(TaxiiObject.object_id)
-                )
-            )
+            wanted.append(TaxiiObject.is_last.is_(True))
         if "first" in versions:
-            wanted.append(
-                TaxiiObject.seq.in_(
-                    select(func.min(TaxiiObject.seq))
-                    .where(TaxiiObject.collection_id == collection_id)
-                    .group_by(TaxiiObject.object_id)
-                )
-            )
+            wanted.append(TaxiiObject.is_first.is_(True))
+        exact = [v for v in versions if v not in ("first", "last")]
         if exact:
             wanted.append(TaxiiObject.version.in_(exact))
         stmt = stmt.where(or_(*wanted))
@@ -165,6 +153,18 @@ def _filters(request: Request, limit: int | None, next_: str | None, added_after
         limit=min(limit or 100, MAX_PAGE),
         after_seq=_uncursor(next_),
     )
+
+
+def _page(
+    key: str, items: list[Any], rows: list[TaxiiObject], more: bool, *, empty_ok: bool = False
+) -> Response:
+    """A TAXII page: ``more``, ``next`` (a storage position), the items, and the date-added headers."""
+    if not rows and empty_ok:
+        return _json({})
+    doc: dict[str, Any] = {"more": more, key: items}
+    if more:
+        doc["next"] = _cursor(rows[-1].seq)
+    return _json(doc, headers=_page_headers(rows))
 
 
 def _page_headers(rows: list[TaxiiObject]) -> dict[str, str]:
@@ -248,10 +248,7 @@ def get_objects(
     with node.store.read_session() as session:
         _collection(node, session, principal, collection_id)
         rows, more = _select(session, collection_id, _filters(request, limit, next_, added_after))
-    doc: dict[str, Any] = {"more": more, "objects": [json.loads(r.data) for r in rows]}
-    if more:
-        doc["next"] = _cursor(rows[-1].seq)
-    return _json(doc if rows else {}, headers=_page_headers(rows))
+    return _page("objects", [json.loads(r.data) for r in rows], rows, more, empty_ok=True)
 
 
 @router.get("/api/collections/{collection_id}/objects/{object_id}/")
@@ -277,10 +274,7 @@ def get_object(
             )
         ):
             raise NotFound(f"no object {object_id} in this collection", code="taxii.unknown_object")
-    doc: dict[str, Any] = {"more": more, "objects": [json.loads(r.data) for r in rows]}
-    if more:
-        doc["next"] = _cursor(rows[-1].seq)
-    return _json(doc, headers=_page_headers(rows))
+    return _page("objects", [json.loads(r.data) for r in rows], rows, more)
 
 
 @router.get("/api/collections/{collection_id}/objects/{object_id}/versions/")
@@ -304,10 +298,7 @@ def versions(
         )
         if not rows and not f.after_seq:
             raise NotFound(f"no object {object_id} in this collection", code="taxii.unknown_object")
-    doc: dict[str, Any] = {"more": more, "versions": [r.version for r in rows]}
-    if more:
-        doc["next"] = _cursor(rows[-1].seq)
-    return _json(doc, headers=_page_headers(rows))
+    return _page("versions", [r.version for r in rows], rows, more)
 
 
 @router.get("/api/collections/{collection_id}/manifest/")
@@ -325,21 +316,11 @@ def manifest(
     with node.store.read_session() as session:
         _collection(node, session, principal, collection_id)
         rows, more = _select(session, collection_id, _filters(request, limit, next_, added_after))
-    doc: dict[str, Any] = {
-        "more": more,
-        "objects": [
-            {
-                "id": r.object_id,
-                "date_added": stamp(r.date_added),
-                "version": r.version,
-                "media_type": STIX_MEDIA,
-            }
-            for r in rows
-        ],
-    }
-    if more:
-        doc["next"] = _cursor(rows[-1].seq)
-    return _json(doc if rows else {}, headers=_page_headers(rows))
+    manifest_items = [
+        {"id": r.object_id, "date_added": stamp(r.date_added), "version": r.version, "media_type": STIX_MEDIA}
+        for r in rows
+    ]
+    return _page("objects", manifest_items, rows, more, empty_ok=True)
 
 
 @router.post("/api/collections/{collection_id}/objects/")

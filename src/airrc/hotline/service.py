@@ -27,7 +27,7 @@ from airrc.crypto.canonical import canonical_bytes, parse_json
 from airrc.crypto.keys import NodeIdentity
 from airrc.crypto.sealing import open_sealed, seal
 from airrc.crypto.trust import NodeCard
-from airrc.errors import Conflict, Error, Forbidden, InputError, NotFound
+from airrc.errors import Conflict, Forbidden, InputError, NotFound
 from airrc.federation.outbox import Outbox, OutboxItem
 from airrc.federation.peers import TrustStore
 from airrc.hotline.channel import (
@@ -46,7 +46,7 @@ from airrc.hotline.deadlines import AckWindows, due_step
 from airrc.hotline.formats import FormatCatalog, HotlineFormatError, Language, render, validate_fields
 from airrc.statements import SignedStatement, format_timestamp, parse_signed_statement
 from airrc.store.db import Base, Store, UTCDateTime, utcnow
-from airrc.store.statements import StatementLog, StatementRow, StoredRow
+from airrc.store.statements import StatementLog, StatementRow
 
 __all__ = [
     "ChannelRow",
@@ -212,6 +212,8 @@ class HotlineService:
         self.trust = trust
         self.outbox = outbox
         self.alerts = alerts
+        # What peers send, read inside the transaction that stores it (a StatementLog hook).
+        self.on_stored = alerts.receiving(lambda kind: kind.startswith("hotline."), self._receive)
         self.catalog = catalog
         self.windows = windows
         self.roster = list(roster)
@@ -541,24 +543,6 @@ class HotlineService:
         return row
 
     # -- what peers send (a StatementLog hook, inside the receiving transaction) ----------------------------
-
-    def on_stored(self, session: Session, pairs: list[tuple[SignedStatement, StoredRow]]) -> None:
-        """Read received hotline statements. A bad one is alerted, never allowed to fail the batch."""
-        for signed, stored in pairs:
-            kind = signed.statement.kind
-            if stored.local or not kind.startswith("hotline."):
-                continue
-            try:
-                with session.begin_nested():
-                    self._receive(session, signed)
-            except Error as exc:
-                self.alerts.raise_alert(
-                    session,
-                    exc.code,
-                    f"a {kind} statement from {signed.statement.issuer[:16]} was not accepted: {exc.message}",
-                    severity="warning",
-                    statement=signed.statement.id,
-                )
 
     def _receive(self, session: Session, signed: SignedStatement) -> None:
         kind = signed.statement.kind

@@ -1,8 +1,8 @@
-"""taxii
+"""taxii_and_search
 
 Revision ID: 0007
 Revises: 0006
-Create Date: 2026-11-22 16:13:46.480198
+Create Date: 2026-11-22 17:10:19.687482
 """
 
 import sqlalchemy as sa
@@ -17,6 +17,15 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "exchange_words",
+        sa.Column("report_key", sa.BigInteger(), nullable=False),
+        sa.Column("word", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("report_key", "word"),
+    )
+    with op.batch_alter_table("exchange_words", schema=None) as batch_op:
+        batch_op.create_index("ix_exchange_words_word", ["word", "report_key"], unique=False)
+
     op.create_table(
         "taxii_grants",
         sa.Column("principal_id", sa.String(length=36), nullable=False),
@@ -37,10 +46,14 @@ def upgrade() -> None:
         sa.Column("spec_version", sa.String(length=8), nullable=False),
         sa.Column("date_added", airrc.store.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("data", sa.Text(), nullable=False),
+        sa.Column("is_last", sa.Boolean(), nullable=False),
+        sa.Column("is_first", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("seq"),
         sa.UniqueConstraint("collection_id", "object_id", "version", name="uq_taxii_object_version"),
     )
     with op.batch_alter_table("taxii_objects", schema=None) as batch_op:
+        batch_op.create_index("ix_taxii_collection_first", ["collection_id", "is_first", "seq"], unique=False)
+        batch_op.create_index("ix_taxii_collection_last", ["collection_id", "is_last", "seq"], unique=False)
         batch_op.create_index(
             "ix_taxii_collection_object", ["collection_id", "object_id", "seq"], unique=False
         )
@@ -61,6 +74,12 @@ def downgrade() -> None:
     with op.batch_alter_table("taxii_objects", schema=None) as batch_op:
         batch_op.drop_index("ix_taxii_collection_seq")
         batch_op.drop_index("ix_taxii_collection_object")
+        batch_op.drop_index("ix_taxii_collection_last")
+        batch_op.drop_index("ix_taxii_collection_first")
 
     op.drop_table("taxii_objects")
     op.drop_table("taxii_grants")
+    with op.batch_alter_table("exchange_words", schema=None) as batch_op:
+        batch_op.drop_index("ix_exchange_words_word")
+
+    op.drop_table("exchange_words")
