@@ -231,60 +231,47 @@ def main() -> None:
     headers = {"Accept": TAXII, "Authorization": f"Bearer {token}"}
     node = Node(Settings(home=node_proc.home))
     rows = []
+    latencies: list[tuple[int, float, float]] = []
+    inbox = node.taxii.collection_id("inbox")
     try:
         for total in SIZES:
             batches = envelopes(total)
-            inbox = node.taxii.collection_id("inbox")
             ours, read = run_client(
                 f"{node_proc.url}/taxii2/api", inbox, batches=batches, headers=headers, auth=None, cap=3600
             )
             if ours is None or read < total:
                 raise RuntimeError(f"our server stored {read} of {total} objects")
-            print(f"{total} objects: ours {ours:.1f} s (read {read})")
+            if total == SIZES[0]:  # the inbox now holds exactly 10^4 objects
+                latencies.append((read, *page_latency(node_proc.url, inbox, headers, read)))
             if rows and rows[-1][3] is None:
                 theirs = None  # it did not finish a tenth of this within the cap; its adds grow quadratically
             else:
                 theirs, _ = medallion(base, total, batches, MEDALLION_CAP_SECONDS)
             print(
-                f"{total} objects: ours {ours:.1f} s (read {read}); medallion "
+                f"{total} objects: ours {ours:.1f} s (read back {read}); medallion "
                 + (f"{theirs:.1f} s" if theirs else f"> {MEDALLION_CAP_SECONDS:.0f} s")
             )
             rows.append((total, ours, read, theirs))
-        # page latency: a collection grown to 10^4 then to 10^6 objects (stored directly, in bulk)
-        with node.store.read_session() as session:
-            peers = node.trust.peers(session)
-        del peers
-        collection = node.taxii.collection_id("inbox")
-        latencies = []
-        with node.store.read_session() as session:
-            from sqlalchemy import func, select
-
-            from airrc.exchange.collections import TaxiiObject
-
-            present = int(
-                session.scalar(select(func.count()).where(TaxiiObject.collection_id == collection)) or 0
-            )
-        stored = present
-        for target in LATENCY_SIZES:
-            while stored < target:
-                chunk = min(20_000, target - stored)
-                objs = [
-                    {
-                        "type": "indicator",
-                        "spec_version": "2.1",
-                        "id": f"indicator--{uuid.uuid4()}",
-                        "modified": "2026-11-22T00:00:00.000Z",
-                        "pattern": "[ipv4-addr:value = '10.0.0.1']",
-                    }
-                    for _ in range(chunk)
-                ]
-                with node.store.session() as session:
-                    node.taxii.add(session, collection, objs)
-                stored += chunk
-            latencies.append((target, *page_latency(node_proc.url, collection, headers, stored)))
-            print(
-                f"page latency with {stored} stored: first {latencies[-1][1]:.1f} ms, deep {latencies[-1][2]:.1f} ms"
-            )
+        stored = sum(r[0] for r in rows)
+        target = LATENCY_SIZES[-1]
+        while stored < target:  # grown in bulk in the node's storage: POSTing 10^6 would take an hour
+            chunk = min(20_000, target - stored)
+            objs = [
+                {
+                    "type": "indicator",
+                    "spec_version": "2.1",
+                    "id": f"indicator--{uuid.uuid4()}",
+                    "modified": "2026-11-22T00:00:00.000Z",
+                    "pattern": "[ipv4-addr:value = '10.0.0.1']",
+                }
+                for _ in range(chunk)
+            ]
+            with node.store.session() as session:
+                node.taxii.add(session, inbox, objs)
+            stored += chunk
+        latencies.append((stored, *page_latency(node_proc.url, inbox, headers, stored)))
+        for count, first, deep in latencies:
+            print(f"page latency with {count} stored: first {first:.1f} ms, deep {deep:.1f} ms")
     finally:
         node.close()
         node_proc.stop()
@@ -326,7 +313,9 @@ def write_results(
         "Ours validates every POSTed object with stix2-validator and makes each report a draft report before "
         "storing (SQLite, WAL, synchronous=FULL), over uvicorn; medallion 3.0 keeps objects in memory unvalidated, "
         "over werkzeug, and checks each new object against every stored one, which grows quadratically. "
-        "The page-latency collection was grown in bulk to 10^6 objects in the node's storage.",
+        "Both runs POST into one inbox, so the 10^5 run pages back the 10^4 run's objects too (the read-back "
+        "column). Page latency was measured when the inbox held exactly the 10^4 run's objects, and again after "
+        "growing it in bulk, in the node's storage, to 10^6.",
     ]
     write_section("exchange", "\n".join(lines))
 
