@@ -66,10 +66,10 @@ def _configure(nodes, tmp_path, flash_seconds):
 ENV = {"AIRRC_CHECKPOINT_INTERVAL_SECONDS": "1"}
 
 
-def test_flash_notice_escalates_is_acknowledged_and_both_transcripts_verify(cluster, tmp_path):
-    us, cn = cluster.add("us-hot", env=ENV), cluster.add("cn-hot", env=ENV)
-    sg = cluster.add("sg-out", env=ENV)
-    _configure((us, cn, sg), tmp_path, flash_seconds=3)
+def _started(cluster, tmp_path, names, *, flash_seconds):
+    """Nodes configured, pinned to each other and serving; the second has duty officer olga."""
+    nodes = [cluster.add(name, env=ENV) for name in names]
+    _configure(nodes, tmp_path, flash_seconds=flash_seconds)
     cluster.pin_all()
     cli(
         "user",
@@ -78,10 +78,15 @@ def test_flash_notice_escalates_is_acknowledged_and_both_transcripts_verify(clus
         "--role",
         "duty_officer",
         "--password-stdin",
-        home=cn.home,
+        home=nodes[1].home,
         stdin=OFFICER_PW + "\n",
     )
     cluster.start()
+    return nodes
+
+
+def test_flash_notice_escalates_is_acknowledged_and_both_transcripts_verify(cluster, tmp_path):
+    us, cn, sg = _started(cluster, tmp_path, ("us-hot", "cn-hot", "sg-out"), flash_seconds=3)
 
     channel_id = cli("hotline", "open", "cn-hot", home=us.home).stdout.strip()
     message_id = _send(us, channel_id)
@@ -178,20 +183,7 @@ def test_flash_notice_escalates_is_acknowledged_and_both_transcripts_verify(clus
 
 @pytest.mark.slow
 def test_sigkill_of_either_node_during_a_flash_exchange_loses_nothing(cluster, tmp_path):
-    us, cn = cluster.add("us-kill", env=ENV), cluster.add("cn-kill", env=ENV)
-    _configure((us, cn), tmp_path, flash_seconds=300)
-    cluster.pin_all()
-    cli(
-        "user",
-        "add",
-        "olga",
-        "--role",
-        "duty_officer",
-        "--password-stdin",
-        home=cn.home,
-        stdin=OFFICER_PW + "\n",
-    )
-    cluster.start()
+    us, cn = _started(cluster, tmp_path, ("us-kill", "cn-kill"), flash_seconds=300)
     channel_id = cli("hotline", "open", "cn-kill", home=us.home).stdout.strip()
 
     cn.kill()  # the recipient dies: messages wait in us's outbox

@@ -73,7 +73,8 @@ def _phone(match: re.Match[str]) -> str:
 
 
 def scrub_text(text: str, names: tuple[str, ...]) -> str:
-    """Emails, phone numbers and the marked personal names replaced by placeholders."""
+    """``text`` with emails, phone numbers and the marked personal names replaced by ``[email]``,
+    ``[phone]`` and ``[name]``."""
     text = _EMAIL.sub("[email]", text)
     text = _PHONE_CANDIDATE.sub(_phone, text)
     for name in sorted(names, key=len, reverse=True):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -136,7 +136,14 @@ def _collection(
     return found
 
 
-def _filters(request: Request, limit: int | None, next_: str | None, added_after: str | None) -> Filters:
+def _filters(
+    request: Request,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    next_: Annotated[str | None, Query(alias="next", max_length=200)] = None,
+    added_after: Annotated[str | None, Query(max_length=40)] = None,
+) -> Filters:
+    """The paging and ``match[...]`` filters of a request (a dependency of every listing route)."""
+    _check_accept(request)
     params = request.query_params
     after: datetime | None = None
     if added_after:
@@ -176,9 +183,7 @@ def _page_headers(rows: list[TaxiiObject]) -> dict[str, str]:
     }
 
 
-LimitQ = Annotated[int | None, Query(ge=1)]
-NextQ = Annotated[str | None, Query(alias="next", max_length=200)]
-AddedQ = Annotated[str | None, Query(max_length=40)]
+FiltersDep = Annotated[Filters, Depends(_filters)]
 
 
 @router.get("/")
@@ -235,38 +240,27 @@ def collection(request: Request, collection_id: str, node: NodeDep, principal: C
 
 @router.get("/api/collections/{collection_id}/objects/")
 def get_objects(
-    request: Request,
     collection_id: str,
-    *,
     node: NodeDep,
     principal: CurrentPrincipal,
-    limit: LimitQ = None,
-    next_: NextQ = None,
-    added_after: AddedQ = None,
+    f: FiltersDep,
 ) -> Response:
-    _check_accept(request)
     with node.store.read_session() as session:
         _collection(node, session, principal, collection_id)
-        rows, more = _select(session, collection_id, _filters(request, limit, next_, added_after))
+        rows, more = _select(session, collection_id, f)
     return _page("objects", [json.loads(r.data) for r in rows], rows, more, empty_ok=True)
 
 
 @router.get("/api/collections/{collection_id}/objects/{object_id}/")
 def get_object(
-    request: Request,
     collection_id: str,
     object_id: str,
-    *,
     node: NodeDep,
     principal: CurrentPrincipal,
-    limit: LimitQ = None,
-    next_: NextQ = None,
-    added_after: AddedQ = None,
+    f: FiltersDep,
 ) -> Response:
-    _check_accept(request)
     with node.store.read_session() as session:
         _collection(node, session, principal, collection_id)
-        f = _filters(request, limit, next_, added_after)
         rows, more = _select(session, collection_id, Filters(**{**f.__dict__, "ids": [object_id]}))
         if not rows and not session.scalar(
             select(TaxiiObject.seq).where(
@@ -279,20 +273,14 @@ def get_object(
 
 @router.get("/api/collections/{collection_id}/objects/{object_id}/versions/")
 def versions(
-    request: Request,
     collection_id: str,
     object_id: str,
-    *,
     node: NodeDep,
     principal: CurrentPrincipal,
-    limit: LimitQ = None,
-    next_: NextQ = None,
-    added_after: AddedQ = None,
+    f: FiltersDep,
 ) -> Response:
-    _check_accept(request)
     with node.store.read_session() as session:
         _collection(node, session, principal, collection_id)
-        f = _filters(request, limit, next_, added_after)
         rows, more = _select(
             session, collection_id, Filters(**{**f.__dict__, "ids": [object_id], "versions": ["all"]})
         )
@@ -303,19 +291,14 @@ def versions(
 
 @router.get("/api/collections/{collection_id}/manifest/")
 def manifest(
-    request: Request,
     collection_id: str,
-    *,
     node: NodeDep,
     principal: CurrentPrincipal,
-    limit: LimitQ = None,
-    next_: NextQ = None,
-    added_after: AddedQ = None,
+    f: FiltersDep,
 ) -> Response:
-    _check_accept(request)
     with node.store.read_session() as session:
         _collection(node, session, principal, collection_id)
-        rows, more = _select(session, collection_id, _filters(request, limit, next_, added_after))
+        rows, more = _select(session, collection_id, f)
     manifest_items = [
         {"id": r.object_id, "date_added": stamp(r.date_added), "version": r.version, "media_type": STIX_MEDIA}
         for r in rows
