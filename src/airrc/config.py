@@ -28,6 +28,7 @@ class Limits(BaseModel):
     max_batch_length: int = Field(default=500, ge=1)
     clock_skew_seconds: int = Field(default=300, ge=0, le=86_400)
     max_card_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_eval_log_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
 
 
 class RosterLevel(BaseModel):

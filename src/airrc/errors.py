@@ -17,6 +17,7 @@ internals. HTTP statuses are assigned in :mod:`airrc.api.app`, not here.
     ├── LedgerError                 ledger.*
     │   └── ProofError              ledger.bad_proof, ledger.inconsistent, …
     ├── ControlError                control.*
+    ├── StandardsError              standards.*
     ├── StoreError                  store.*
     ├── AuthError                   auth.*
     │   └── Forbidden               auth.forbidden
@@ -44,6 +45,7 @@ __all__ = [
     "RequestTooLarge",
     "SealError",
     "SignatureInvalid",
+    "StandardsError",
     "StatementError",
     "StoreError",
     "TrustError",
@@ -120,6 +122,10 @@ class ProofError(LedgerError):
 
 class ControlError(Error):
     default_code = "control.error"
+
+
+class StandardsError(Error):
+    default_code = "standards.error"
 
 
 class StoreError(Error):

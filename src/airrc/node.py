@@ -32,6 +32,9 @@ from airrc.hotline.service import HotlineService
 from airrc.ledger.audit import Progress, StorageReport, verify_storage
 from airrc.ledger.log import TransparencyLog
 from airrc.ledger.witness import Witness
+from airrc.standards.catalog import load_catalog as load_standards_catalog
+from airrc.standards.service import StandardsService
+from airrc.standards.suites import load_suites
 from airrc.statements import SignedStatement
 from airrc.store.db import Store
 from airrc.store.statements import StatementLog
@@ -134,6 +137,22 @@ class Node:
             max_statement_bytes=settings.limits.max_statement_bytes,
         )
         self.statements.hooks.append(self.exchange.on_stored)
+        self.standards = StandardsService(
+            node_id=self.id,
+            identity=self.identity,
+            store=self.store,
+            statements=self.statements,
+            trust=self.trust,
+            log=self.log,
+            witness=self.witness,
+            catalog=load_standards_catalog(),
+            suites=load_suites(),
+            evals_dir=settings.home / "evals",
+            max_statement_bytes=settings.limits.max_statement_bytes,
+            max_log_bytes=settings.limits.max_eval_log_bytes,
+            request_max_age=self.federation_max_age,
+            clock_skew=self.clock_skew,
+        )
 
     def periodic_tasks(self) -> list[tuple[str, float, Callable[[], object]]]:
         """Work the background worker runs besides federation: (name, interval seconds, function)."""

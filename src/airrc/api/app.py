@@ -35,6 +35,7 @@ from airrc.errors import (
     LedgerError,
     NotFound,
     RequestTooLarge,
+    StandardsError,
     StatementError,
     StoreError,
     TrustError,
@@ -47,6 +48,7 @@ from airrc.federation.worker import FederationWorker, issue_ping
 from airrc.hotline import routes as hotline_routes
 from airrc.ledger import routes as ledger_routes
 from airrc.node import Node
+from airrc.standards import routes as standards_routes
 from airrc.statements import parse_signed_statement, verify_statement
 from airrc.store.statements import StatementRow
 
@@ -69,10 +71,12 @@ _STATUS_BY_CLASS: tuple[tuple[type[Error], int], ...] = (
     (TrustError, 422),
     (LedgerError, 422),
     (ControlError, 422),
+    (StandardsError, 422),
 )
 _STATUS_BY_CODE: dict[str, int] = {
     "input.malformed_json": 400,
     "ledger.unknown_log": 404,
+    "ledger.not_cosigned": 404,
     "ledger.bad_signature": 403,
     "ledger.bad_size": 400,
     "ledger.bad_index": 400,
@@ -416,5 +420,6 @@ def create_app(node: Node, *, background: bool = False) -> FastAPI:
     app.include_router(hotline_routes.router)
     app.include_router(exchange_routes.router)
     app.include_router(taxii_routes.router)
+    app.include_router(standards_routes.router)
     app.add_middleware(BodySizeLimit, limit=node.settings.limits.max_request_bytes)
     return app

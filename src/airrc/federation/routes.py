@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 from typing import Annotated, Any
 
@@ -116,3 +118,18 @@ def _pull(node: Node, request: Request, body: bytes, since: int, limit: int) -> 
         items, following = statements_for(session, node.id, sender.id, since, limit)
     docs = [json.loads(item) for item in items]
     return _signed(node, request, 200, {"statements": docs, "next": following})
+
+
+@router.get("/standards/logs/{attestation_id}")
+async def standards_log(attestation_id: str, request: Request, node: NodeDep) -> Response:
+    """The canonical evaluation log behind one of our attestations, for a pinned peer that verifies it."""
+    body = await request.body()
+    return await run_in_threadpool(_standards_log, node, request, body, attestation_id)
+
+
+def _standards_log(node: Node, request: Request, body: bytes, attestation_id: str) -> Response:
+    _authenticate(node, request, body)
+    packed = gzip.compress(node.standards.log_for(attestation_id), mtime=0)
+    return _signed(
+        node, request, 200, {"attestation": attestation_id, "log": base64.b64encode(packed).decode()}
+    )

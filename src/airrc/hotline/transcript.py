@@ -35,9 +35,8 @@ from airrc.hotline.channel import (
 )
 from airrc.hotline.formats import load_formats, render
 from airrc.hotline.service import ChannelRow, HotlineError, MessageRow
-from airrc.ledger.audit import fetch_checkpoint, fetch_inclusion_proof
+from airrc.ledger.audit import fetch_checkpoint, fetch_verified_inclusion
 from airrc.ledger.checkpoint import Checkpoint, parse_checkpoint_text, parse_note
-from airrc.ledger.merkle import leaf_hash, verify_inclusion
 from airrc.ledger.proofs import (
     ChainKeyring,
     proven_item,
@@ -188,20 +187,20 @@ def _unknown(peer_id: str) -> NodeCard:
 
 
 def _peer_proof(http: httpx.Client, card: NodeCard, row: StatementRow, checkpoint: Checkpoint) -> list[bytes]:
-    index = row.seq - 1
-    if index >= checkpoint.size:
-        raise TranscriptError(
-            f"{card.name} has not yet checkpointed statement {row.statement_id}; retry after its next checkpoint",
-            code="hotline.not_yet_checkpointed",
-        )
-    proof = fetch_inclusion_proof(http, card, index, checkpoint.size)
     try:
-        verify_inclusion(leaf_hash(bytes.fromhex(row.digest)), index, checkpoint.size, proof, checkpoint.root)
+        return fetch_verified_inclusion(http, card, row.seq - 1, bytes.fromhex(row.digest), checkpoint)
     except LedgerError as exc:
-        raise TranscriptError(
-            f"{card.name}'s log does not include its statement {row.statement_id}", code="ledger.not_in_log"
-        ) from exc
-    return proof
+        if exc.code == "ledger.not_yet_checkpointed":
+            raise TranscriptError(
+                f"{card.name} has not yet checkpointed statement {row.statement_id}; retry after its next checkpoint",
+                code="hotline.not_yet_checkpointed",
+            ) from exc
+        if exc.code == "ledger.not_in_log":
+            raise TranscriptError(
+                f"{card.name}'s log does not include its statement {row.statement_id}",
+                code="ledger.not_in_log",
+            ) from exc
+        raise
 
 
 # -- offline verification ----------------------------------------------------------------------------------

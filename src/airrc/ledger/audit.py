@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from airrc.crypto.trust import NodeCard
-from airrc.errors import LedgerError, UnknownIssuer
+from airrc.errors import LedgerError, ProofError, UnknownIssuer
 from airrc.federation.peers import TrustStore
 from airrc.ledger.checkpoint import (
     Checkpoint,
@@ -30,12 +30,22 @@ from airrc.ledger.checkpoint import (
     verify_cosignature,
 )
 from airrc.ledger.log import ENTRY_LEVEL, LedgerCheckpoint, LedgerCosignature, TransparencyLog
-from airrc.ledger.merkle import EMPTY_ROOT, HASH_SIZE, leaf_hash, node_hash
+from airrc.ledger.merkle import EMPTY_ROOT, HASH_SIZE, leaf_hash, node_hash, verify_inclusion
 from airrc.ledger.proofs import decode_hashes, verify_note_with_chain
 from airrc.ledger.witness import Witness, WitnessResult
 from airrc.store.statements import StatementRow
 
-__all__ = ["StorageReport", "audit_peer", "request_cosignature", "verify_storage"]
+__all__ = [
+    "StorageReport",
+    "audit_peer",
+    "fetch_checkpoint",
+    "fetch_consistency_proof",
+    "fetch_first_cosignature",
+    "fetch_inclusion_proof",
+    "fetch_verified_inclusion",
+    "request_cosignature",
+    "verify_storage",
+]
 
 Progress = Callable[[str, int, int], None]
 SessionFactory = Callable[[], AbstractContextManager[Session]]
@@ -253,6 +263,64 @@ def fetch_inclusion_proof(client: httpx.Client, peer: NodeCard, index: int, size
     return decode_hashes(doc.get("hashes"))
 
 
+def fetch_consistency_proof(client: httpx.Client, peer: NodeCard, old: int, size: int) -> list[bytes]:
+    """``peer``'s consistency proof between its trees of ``old`` and ``size`` entries (checked by the caller)."""
+    doc = _get_first(client, peer, "/ledger/v1/proof/consistency", {"old": old, "size": size}).json()
+    if not isinstance(doc, dict):
+        raise LedgerError(f"{peer.name} sent a malformed proof", code="ledger.bad_proof")
+    return decode_hashes(doc.get("hashes"))
+
+
+def fetch_verified_inclusion(
+    client: httpx.Client, peer: NodeCard, index: int, digest: bytes, checkpoint: Checkpoint
+) -> list[bytes]:
+    """``peer``'s proof that the statement with ``digest`` is leaf ``index`` of its checkpointed tree."""
+    if index >= checkpoint.size:
+        raise LedgerError(
+            f"{peer.name} has not yet checkpointed leaf {index}; retry after its next checkpoint",
+            code="ledger.not_yet_checkpointed",
+        )
+    proof = fetch_inclusion_proof(client, peer, index, checkpoint.size)
+    try:
+        verify_inclusion(leaf_hash(digest), index, checkpoint.size, proof, checkpoint.root)
+    except LedgerError as exc:
+        raise ProofError(
+            f"{peer.name}'s log does not include leaf {index}", code="ledger.not_in_log"
+        ) from exc
+    return proof
+
+
+def fetch_first_cosignature(
+    client: httpx.Client, witness: NodeCard, origin: str, above: int
+) -> tuple[int, bytes, str]:
+    """(size, root, cosignature line) of the first checkpoint of ``origin`` larger than ``above`` that
+    ``witness`` cosigned, as the witness reports it (the caller verifies the line)."""
+    last: Exception | None = None
+    for endpoint in witness.endpoints:
+        try:
+            response = client.get(
+                endpoint.rstrip("/") + "/ledger/v1/witness/first-cosigned",
+                params={"origin": origin, "above": above},
+                timeout=HTTP_TIMEOUT,
+            )
+        except httpx.TransportError as exc:
+            last = exc
+            continue
+        if response.status_code == 404:
+            raise LedgerError(
+                f"{witness.name} has cosigned no checkpoint of {origin} larger than {above}",
+                code="ledger.not_cosigned",
+            )
+        if response.status_code != 200:
+            raise LedgerError(f"{witness.name} answered {response.status_code}", code="ledger.peer_error")
+        try:
+            doc = response.json()
+            return int(doc["size"]), base64.b64decode(doc["root"], validate=True), str(doc["cosignature"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise LedgerError(f"{witness.name} sent a malformed answer", code="ledger.peer_error") from exc
+    raise LedgerError(f"no endpoint of {witness.name} answered", code="ledger.peer_unreachable") from last
+
+
 def request_cosignature(
     store_session: SessionFactory, log: TransparencyLog, peer: NodeCard, client: httpx.Client
 ) -> Cosignature:
@@ -322,13 +390,5 @@ def audit_peer(
     with store_session() as session:
         state = witness.latest(session, peer.id)
         old = state.size if state is not None else 0
-    proof: list[bytes] = []
-    if 0 < old < checkpoint.size:
-        doc = _get_first(
-            client, peer, "/ledger/v1/proof/consistency", {"old": old, "size": checkpoint.size}
-        ).json()
-        try:
-            proof = [base64.b64decode(h, validate=True) for h in doc["hashes"]]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise LedgerError(f"{peer.name} sent a malformed proof", code="ledger.bad_proof") from exc
+    proof = fetch_consistency_proof(client, peer, old, checkpoint.size) if 0 < old < checkpoint.size else []
     return witness.submit(old, proof, note)

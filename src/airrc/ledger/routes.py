@@ -59,3 +59,25 @@ async def add_checkpoint(request: Request, node: NodeDep) -> Response:
     except StaleSize as stale:
         return Response(f"{stale.size}\n", status_code=409, media_type="text/x.tlog.size")
     return PlainTextResponse(result.cosignature.line(), media_type="text/plain; charset=utf-8")
+
+
+@router.get("/witness/first-cosigned")
+def first_cosigned(
+    node: NodeDep,
+    session: ReadSessionDep,
+    origin: Annotated[str, Query(min_length=1, max_length=200)],
+    above: SIZE,
+) -> dict[str, object]:
+    """The first cosignature this witness gave ``origin``'s log for a tree of more than ``above`` entries.
+
+    Evaluation seeds depend on it (``docs/standards.md``); anyone may ask, it carries only a size, a root
+    and the witness's own signature line.
+    """
+    row = node.witness.first_cosigned(session, origin, above)
+    return {
+        "origin": origin,
+        "size": row.size,
+        "root": base64.b64encode(row.root).decode(),
+        "timestamp": row.timestamp,
+        "cosignature": row.line,
+    }

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text, select
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from airrc.alerts import Alerts
@@ -77,6 +77,27 @@ class WitnessState(Base):
     note: Mapped[str] = mapped_column(Text, nullable=False)
     cosignature: Mapped[str] = mapped_column(Text, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class WitnessCosignature(Base):
+    """Every cosignature this witness gave, so it can say which was the first for a log at a size.
+
+    Evaluation seeds come from the first cosignature of a checkpoint containing a plan; re-asking for
+    another cosignature of the same tree must not give a log a second draw.
+    """
+
+    __tablename__ = "witness_cosignatures"
+    __table_args__ = (Index("ix_witness_cosignatures_peer_size", "peer_id", "size"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    peer_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    root: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    timestamp: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    line: Mapped[str] = mapped_column(Text, nullable=False)
+    cosigned_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
 
 class WitnessEvidence(Base):
@@ -150,7 +171,9 @@ class Witness:
         self.store = store
 
     def _peer_for(self, session: Session, note: SignedNote) -> NodeCard:
-        origin = note.text.split("\n", 1)[0]
+        return self._peer_for_origin(session, note.text.split("\n", 1)[0])
+
+    def _peer_for_origin(self, session: Session, origin: str) -> NodeCard:
         for card in self.trust.peers(session):
             if card.origin == origin:
                 return card
@@ -177,7 +200,8 @@ class Witness:
         self._check_consistency(
             peer=peer, state=state, old_size=old_size, checkpoint=checkpoint, note=note, proof=proof
         )
-        signature = cosign(note, self.identity, self.name, now or int(time.time()))
+        timestamp = now or int(time.time())
+        signature = cosign(note, self.identity, self.name, timestamp)
         plain_note = SignedNote(note.text, tuple(s for s in note.signatures if s.name == peer.origin))
         if state is None:
             session.add(
@@ -198,6 +222,16 @@ class Witness:
                 signature.line(),
                 utcnow(),
             )
+        session.add(
+            WitnessCosignature(
+                peer_id=peer.id,
+                size=checkpoint.size,
+                root=checkpoint.root,
+                timestamp=timestamp,
+                line=signature.line(),
+                cosigned_at=utcnow(),
+            )
+        )
         session.flush()
         return WitnessResult(peer, checkpoint, signature)
 
@@ -256,6 +290,21 @@ class Witness:
                     old_size=exc.evidence.old_size,
                 )
             raise
+
+    def first_cosigned(self, session: Session, origin: str, above: int) -> WitnessCosignature:
+        """The first cosignature we gave ``origin``'s log for a tree larger than ``above`` entries."""
+        peer = self._peer_for_origin(session, origin)
+        row = session.scalar(
+            select(WitnessCosignature)
+            .where(WitnessCosignature.peer_id == peer.id, WitnessCosignature.size > above)
+            .order_by(WitnessCosignature.size, WitnessCosignature.id)
+            .limit(1)
+        )
+        if row is None:
+            raise LedgerError(
+                f"we have cosigned no checkpoint of {origin} larger than {above}", code="ledger.not_cosigned"
+            )
+        return row
 
     def evidence(self, session: Session, peer_id: str | None = None) -> list[WitnessEvidence]:
         query = select(WitnessEvidence).order_by(WitnessEvidence.id)

@@ -16,6 +16,7 @@ import airrc.federation.peers
 import airrc.hotline.service
 import airrc.ledger.log
 import airrc.ledger.witness
+import airrc.standards.service
 import airrc.store.statements  # noqa: F401  (each package registers its tables on import)
 from airrc.store.db import Base
 
