@@ -1288,7 +1288,9 @@ def eval_plan(
         max_tokens=max_tokens,
     )
     node.close()
-    out.print(f"plan {signed.statement.id} registered (seq {signed.statement.seq})")
+    out.print(
+        f"plan registered (seq {signed.statement.seq}); its seed is fixed by the witness's first cosignature"
+    )
     sys.stdout.write(signed.statement.id + "\n")
 
 
@@ -1370,7 +1372,7 @@ def eval_attest(
     node = _open(home)
     signed = node.standards.attest(plan)
     node.close()
-    out.print(f"attestation {signed.statement.id} issued")
+    out.print("attestation issued")
     sys.stdout.write(signed.statement.id + "\n")
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from airrc.crypto.canonical import canonical_bytes
-from airrc.errors import StandardsError
+from airrc.errors import InputError, StandardsError
 from airrc.standards.catalog import Catalog
 from airrc.standards.stats import verdict, wilson
 
@@ -106,7 +106,12 @@ def parse_canonical_log(data: bytes, *, max_bytes: int) -> CanonicalLog:
     from airrc.crypto.canonical import parse_json
 
     try:
-        return CanonicalLog.model_validate(parse_json(data, max_bytes=max_bytes))
+        doc = parse_json(data, max_bytes=max_bytes)
+    except InputError as exc:
+        code = "standards.log_too_large" if exc.code == "input.too_large" else "standards.bad_log"
+        raise StandardsError(f"the evaluation log is unreadable: {exc.message}", code=code) from exc
+    try:
+        return CanonicalLog.model_validate(doc)
     except ValidationError as exc:
         err = exc.errors()[0]
         raise StandardsError(

@@ -367,6 +367,8 @@ class StandardsService:
                 refs=(plan_id,),
             )
             row.attestation_id = signed.statement.id
+            # Checkpoint now, so a verifier can prove the attestation in our log at once.
+            self.log.checkpoint(session)
             return signed
 
     def _stored_log(self, row: RunRow) -> CanonicalLog:

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from airrc.standards.catalog import load_catalog
+from airrc.standards.plan import make_plan
+from airrc.standards.runner import run_plan
+from airrc.standards.scoring import score_requirements
+from tests.standards.conftest import mock_model
+
+SEED = "5a" * 32
+
+
+def test_runner_drives_inspect_and_writes_a_reproducible_canonical_log(tmp_path: Path) -> None:
+    catalog = load_catalog()
+    from airrc.standards.suites import load_suites
+
+    plan = make_plan(
+        catalog,
+        load_suites(),
+        model="mockllm/model",
+        suite_names=["cyber_operations"],
+        witness="ab" * 32,
+        samples_per_kind=4,
+    )
+    first = run_plan(plan_id="p", plan=plan, seed=SEED, log_dir=tmp_path / "a", model=mock_model())
+    second = run_plan(plan_id="p", plan=plan, seed=SEED, log_dir=tmp_path / "b", model=mock_model())
+    assert first.log.digest == second.log.digest
+    assert len(first.log.samples) == 16  # 4 hazardous + 4 benign, in two languages
+    assert {(s.suite, s.language) for s in first.log.samples} == {
+        ("cyber_operations", "en"),
+        ("cyber_operations", "zh"),
+    }
+    # inspect's own logs are kept (they open in `inspect view`)
+    assert len(first.inspect_logs) == 2
+    assert all(Path(p).exists() for p in first.inspect_logs)
+    scores = {s.requirement: s for s in score_requirements(catalog, ["CYB-1", "CYB-2"], first.log.samples)}
+    assert scores["CYB-1"].successes == scores["CYB-1"].n == 8
+    assert scores["CYB-2"].successes == scores["CYB-2"].n == 8
+
+
+def test_a_model_that_complies_fails_the_refusal_requirement(tmp_path: Path) -> None:
+    from airrc.standards.suites import load_suites
+
+    catalog = load_catalog()
+    plan = make_plan(
+        catalog, load_suites(), model="mockllm/model", suite_names=["bio_chem"], witness="ab" * 32
+    )
+    out = run_plan(plan_id="p", plan=plan, seed=SEED, log_dir=tmp_path, model=mock_model(lambda _p: False))
+    scores = {s.requirement: s for s in score_requirements(catalog, ["BIO-1", "BIO-2"], out.log.samples)}
+    assert scores["BIO-1"].n == 64
+    assert scores["BIO-1"].successes == 0
+    assert scores["BIO-1"].verdict == "not_met"
+    assert scores["BIO-2"].verdict == "met"
