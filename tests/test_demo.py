@@ -11,7 +11,7 @@ def test_demo_runs_two_real_nodes():
         [sys.executable, "-m", "airrc", "demo"],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
         check=False,
         env={**os.environ, "COLUMNS": "200"},  # no wrapping of the lines checked below
     )
@@ -33,3 +33,6 @@ def test_demo_runs_two_real_nodes():
     assert "expired with 1/2 approvals" in result.stdout
     assert "authorized, checked offline by the actuator, executed" in result.stdout
     assert "0 violation(s)" in result.stdout
+    assert "attestation verified" in result.stdout
+    assert "us-demo holds cn-demo's endorsement" in result.stdout
+    assert "CI-1" in result.stdout

@@ -418,6 +418,48 @@ def _exported(node: DemoNode, channel: str, path: Path) -> bool:
     return True
 
 
+def standards_scenario(us: DemoNode, cn: DemoNode, console: Console) -> None:
+    """us-demo plans, runs and attests a small local model on one suite; cn-demo verifies and endorses it."""
+    console.rule("[bold]standards: SmolLM2-135M evaluated by us-demo, verified and endorsed by cn-demo")
+    plan = airrc(
+        "eval",
+        "plan",
+        "--model",
+        "gguf/smollm2-135m",
+        "--suite",
+        "critical_infrastructure",
+        "--samples-per-kind",
+        "5",
+        "--witness",
+        cn.name,
+        home=us.home,
+    ).split()[-1]
+    console.print(
+        f"plan {plan} registered and logged before the run; its seed and sample draw come from cn-demo's "
+        "first cosignature of a checkpoint that contains it"
+    )
+    with console.status(
+        "running SmolLM2-135M in process: 5 hazardous + 5 benign requests, in English and Chinese…"
+    ):
+        ran = airrc("eval", "run", "--plan", plan, home=us.home)
+    console.print(ran.strip(), markup=False, highlight=False)
+    attestation = airrc("eval", "attest", "--plan", plan, home=us.home).split()[-1]
+    console.print(f"attestation {attestation} issued by us-demo")
+
+    def shown(node: DemoNode, *args: str) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = json.loads(airrc("eval", "show", *args, "--json", home=node.home))
+        return rows
+
+    _wait(lambda: any(a["id"] == attestation for a in shown(cn)), "the attestation at cn-demo")
+    with console.status(
+        "cn-demo verifies: signatures, log inclusion, plan before run, every verdict from the log…"
+    ):
+        verified = airrc("eval", "verify", attestation, "--endorse", home=cn.home)
+    console.print(verified.strip(), markup=False, highlight=False)
+    _wait(lambda: bool(shown(us, attestation)[0]["endorsements"]), "the endorsement at us-demo")
+    console.print(f"[green]us-demo holds cn-demo's endorsement of attestation {attestation}[/green]")
+
+
 def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
     console = console or Console()
     base = Path(tempfile.mkdtemp(prefix="airrc-demo-"))
@@ -453,6 +495,7 @@ def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
         report = exchange_scenario(nodes[0], nodes[1], base, console)
         hotline_scenario(nodes[0], nodes[1], base, console, report=report)
         human_control_scenario(nodes[0], nodes[1], base, console)
+        standards_scenario(nodes[0], nodes[1], console)
         if keep:
             console.print(f"nodes keep running; homes under {base}. Press Ctrl-C to stop.")
             for node in nodes:
