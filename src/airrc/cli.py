@@ -1241,14 +1241,7 @@ def standards_crosswalk(
         else:
             cell = "\n".join(
                 f"{c.key}{'' if c.official else ' (local key, no official id)'}: "
-                + " / ".join(
-                    t
-                    for t in (
-                        (c.title if "en" in languages else None),
-                        (c.title_zh if "zh" in languages else None),
-                    )
-                    if t
-                )
+                + _clause_title(c.title, c.title_zh, languages)
                 for c in row.clauses
             )
         table.add_row(row.requirement.id, row.requirement.domain, cell)
@@ -1332,10 +1325,23 @@ def _print_results(results: list[dict[str, Any]], languages: tuple[str, ...]) ->
     out.print(table)
 
 
-def _print_frameworks(frameworks: dict[str, Any], languages: tuple[str, ...]) -> None:
+def _clause_title(title: str | None, title_zh: str | None, languages: tuple[str, ...], limit: int = 0) -> str:
+    parts = [
+        t for t in ((title if "en" in languages else None), (title_zh if "zh" in languages else None)) if t
+    ]
+    if limit:
+        parts = [t if len(t) <= limit else t[: limit - 1] + "…" for t in parts]
+    return " / ".join(parts)
+
+
+def _print_frameworks(
+    frameworks: dict[str, Any], results: list[dict[str, Any]], languages: tuple[str, ...]
+) -> None:
     from airrc.standards.catalog import load_catalog
 
     catalog = load_catalog()
+    requirements = catalog.requirements
+    evaluated = {requirements[r["requirement"]].domain for r in results if r["requirement"] in requirements}
     table = Table(title="verdicts per framework clause")
     for column in ("framework", "clause", "requirements", "verdict"):
         table.add_column(column)
@@ -1343,16 +1349,7 @@ def _print_frameworks(frameworks: dict[str, Any], languages: tuple[str, ...]) ->
         fw = catalog.frameworks.get(framework_id)
         for clause in rollup["clauses"]:
             ref = fw.clause(clause["clause"]) if fw else None
-            title = ""
-            if ref is not None:
-                title = " / ".join(
-                    t
-                    for t in (
-                        (ref.title if "en" in languages else None),
-                        (ref.title_zh if "zh" in languages else None),
-                    )
-                    if t
-                )
+            title = _clause_title(ref.title, ref.title_zh, languages, limit=60) if ref is not None else ""
             table.add_row(
                 framework_id,
                 f"{clause['clause']} {title}".strip(),
@@ -1360,7 +1357,8 @@ def _print_frameworks(frameworks: dict[str, Any], languages: tuple[str, ...]) ->
                 _verdict(clause["verdict"], languages),
             )
         for domain in rollup["uncovered_domains"]:
-            table.add_row(framework_id, f"(no clause for {domain})", "", "")
+            if domain in evaluated:
+                table.add_row(framework_id, f"(no clause for {domain})", "", "")
     out.print(table)
 
 
@@ -1415,7 +1413,7 @@ def eval_verify(
     languages = _languages(lang)
     out.print(f"[green]attestation verified[/green]: {', '.join(result.checks)}")
     _print_results([s.to_json() for s in result.scores], languages)
-    _print_frameworks(result.body.frameworks, languages)
+    _print_frameworks(result.body.frameworks, [s.to_json() for s in result.scores], languages)
     if result.rerun is not None:
         out.print(
             "re-run within tolerance: "
@@ -1477,7 +1475,7 @@ def eval_show(
     out.print(table)
     if attestation and items:
         _print_results(items[0]["results"], languages)
-        _print_frameworks(items[0]["frameworks"], languages)
+        _print_frameworks(items[0]["frameworks"], items[0]["results"], languages)
 
 
 @app.command()
