@@ -38,6 +38,7 @@ bench: install
 	$(BIN)/python bench/federation.py
 	$(BIN)/python bench/hotline.py
 	$(BIN)/python bench/exchange.py
+	$(BIN)/python bench/standards.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
