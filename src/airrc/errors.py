@@ -50,6 +50,7 @@ __all__ = [
     "StoreError",
     "TrustError",
     "UnknownIssuer",
+    "first_problem",
 ]
 
 
@@ -146,3 +147,12 @@ class NotFound(Error):
 
 class Conflict(Error):
     default_code = "resource.conflict"
+
+
+def first_problem(exc: Any, default: str = "value") -> tuple[str, str]:
+    """(dotted location, message) of a pydantic ``ValidationError``'s first error, for a one-line message."""
+    errors = exc.errors()
+    if not errors:
+        return default, "invalid"
+    err = errors[0]
+    return ".".join(str(part) for part in err["loc"]) or default, str(err["msg"])

@@ -22,7 +22,7 @@ from airrc.crypto.canonical import canonical_bytes, parse_json
 from airrc.crypto.sealing import SealedBody
 from airrc.crypto.signing import HybridSignature, HybridSigner, HybridVerifier
 from airrc.crypto.trust import NodeCard
-from airrc.errors import StatementError
+from airrc.errors import StatementError, first_problem
 
 __all__ = [
     "PUBLIC",
@@ -256,10 +256,9 @@ def parse_signed_statement(data: bytes | str | dict[str, Any], *, max_bytes: int
     try:
         return SignedStatement.model_validate(doc)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "statement"
+        where, message = first_problem(exc, "statement")
         raise StatementError(
-            f"malformed statement at {where}: {err['msg']}", code="statement.malformed"
+            f"malformed statement at {where}: {message}", code="statement.malformed"
         ) from exc
 
 

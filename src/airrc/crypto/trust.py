@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from airrc.crypto.canonical import canonical_bytes, parse_json
 from airrc.crypto.keys import NodeIdentity, PublicKeys, c2sp_vkey
 from airrc.crypto.signing import HybridSignature
-from airrc.errors import CardRotationRefused, InputError, SignatureInvalid, TrustError
+from airrc.errors import CardRotationRefused, InputError, SignatureInvalid, TrustError, first_problem
 
 __all__ = [
     "NodeCard",
@@ -169,9 +169,8 @@ def parse_card(data: bytes | str, *, max_bytes: int = 64 * 1024) -> NodeCard:
 
 
 def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"]) or "card"
-    return f"{where}: {err['msg']}"
+    where, message = first_problem(exc, "card")
+    return f"{where}: {message}"
 
 
 def verify_card(card: NodeCard) -> NodeCard:

@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from airrc.errors import InputError
+from airrc.errors import InputError, first_problem
 from airrc.exchange.atlas import load_atlas
 
 __all__ = [
@@ -267,9 +267,8 @@ def parse_report(doc: Any, *, received: bool = False) -> Report:
     try:
         return Report.model_validate(doc, context={"received": received})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "report"
-        message = str(err["msg"]).removeprefix("Value error, ")
+        where, message = first_problem(exc, "report")
+        message = message.removeprefix("Value error, ")
         code = "exchange.invalid"
         if "ATLAS" in message:
             code = "exchange.unknown_technique"

@@ -438,6 +438,38 @@ def read_signed_answer(
     return doc
 
 
+def signed_get(
+    peer: NodeCard,
+    path: str,
+    *,
+    node_id: str,
+    key: ed25519.Ed25519PrivateKey,
+    client: httpx.Client,
+    max_age: timedelta,
+    timeout: float = 30.0,
+) -> dict[str, Any]:
+    """GET ``path`` from the first endpoint of ``peer`` that answers, signed by us; its signed JSON answer."""
+    last: Exception | None = None
+    for endpoint in peer.endpoints:
+        url = f"{endpoint.rstrip('/')}{path}"
+        signed = sign_request("GET", url, b"", key=key, key_id=node_id)
+        try:
+            response = client.get(url, headers=signed.headers, timeout=timeout)
+        except httpx.TransportError as exc:
+            last = exc
+            continue
+        if response.status_code != 200:
+            raise FederationError(
+                f"{peer.name} answered {response.status_code} to GET {path.split('?', maxsplit=1)[0]}",
+                code="federation.peer_error",
+                status=response.status_code,
+            )
+        return read_signed_answer(
+            peer, response, method="GET", url=url, request_headers=signed.headers, max_age=max_age
+        )
+    raise FederationError(f"no endpoint of {peer.name} answered", code="federation.unreachable") from last
+
+
 def _oldest(head: Sequence[Any]) -> datetime | None:
     return min((r[4] for r in head), default=None)
 

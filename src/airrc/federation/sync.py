@@ -10,9 +10,8 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from airrc.crypto.trust import NodeCard
-from airrc.federation.httpsig import sign_request
 from airrc.federation.inbox import Inbox
-from airrc.federation.outbox import FederationError, Outbox, read_signed_answer
+from airrc.federation.outbox import FederationError, Outbox, signed_get
 from airrc.store.db import Store
 from airrc.store.statements import StatementAudience, StatementRow
 
@@ -114,25 +113,11 @@ def _get(
     limit: int,
     outbox: Outbox,
 ) -> dict[str, Any]:
-    last: Exception | None = None
-    for endpoint in peer.endpoints:
-        url = f"{endpoint.rstrip('/')}{STATEMENTS_PATH}?since={since}&limit={limit}"
-        signed = sign_request("GET", url, b"", key=key, key_id=node_id)
-        try:
-            response = client.get(url, headers=signed.headers, timeout=30.0)
-        except httpx.TransportError as exc:
-            last = exc
-            continue
-        if response.status_code != 200:
-            raise FederationError(
-                f"{peer.name} answered {response.status_code} to catch-up", code="federation.peer_error"
-            )
-        return read_signed_answer(
-            peer,
-            response,
-            method="GET",
-            url=url,
-            request_headers=signed.headers,
-            max_age=outbox.request_max_age,
-        )
-    raise FederationError(f"no endpoint of {peer.name} answered", code="federation.unreachable") from last
+    return signed_get(
+        peer,
+        f"{STATEMENTS_PATH}?since={since}&limit={limit}",
+        node_id=node_id,
+        key=key,
+        client=client,
+        max_age=outbox.request_max_age,
+    )

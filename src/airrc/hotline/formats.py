@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from airrc.crypto.canonical import canonical_bytes
-from airrc.errors import InputError
+from airrc.errors import InputError, first_problem
 
 __all__ = [
     "LANGUAGES",
@@ -129,9 +129,9 @@ def _parse(text: str) -> FormatCatalog:
     try:
         catalog = FormatCatalog.model_validate(doc)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        where, message = first_problem(exc)
         raise HotlineFormatError(
-            f"the format catalog is malformed at {'.'.join(map(str, err['loc']))}: {err['msg']}",
+            f"the format catalog is malformed at {where}: {message}",
             code="hotline.bad_catalog",
         ) from exc
     for fmt in catalog.formats.values():

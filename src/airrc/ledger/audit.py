@@ -229,7 +229,7 @@ def _post_first(client: httpx.Client, peer: NodeCard, path: str, body: str) -> h
 
 
 def _get_first(
-    client: httpx.Client, peer: NodeCard, path: str, params: dict[str, int] | None = None
+    client: httpx.Client, peer: NodeCard, path: str, params: dict[str, int | str] | None = None
 ) -> httpx.Response:
     last: Exception | None = None
     for endpoint in peer.endpoints:
@@ -295,30 +295,22 @@ def fetch_first_cosignature(
 ) -> tuple[int, bytes, str]:
     """(size, root, cosignature line) of the first checkpoint of ``origin`` larger than ``above`` that
     ``witness`` cosigned, as the witness reports it (the caller verifies the line)."""
-    last: Exception | None = None
-    for endpoint in witness.endpoints:
-        try:
-            response = client.get(
-                endpoint.rstrip("/") + "/ledger/v1/witness/first-cosigned",
-                params={"origin": origin, "above": above},
-                timeout=HTTP_TIMEOUT,
-            )
-        except httpx.TransportError as exc:
-            last = exc
-            continue
-        if response.status_code == 404:
+    try:
+        response = _get_first(
+            client, witness, "/ledger/v1/witness/first-cosigned", {"origin": origin, "above": above}
+        )
+    except LedgerError as exc:
+        if exc.details.get("status") == 404:
             raise LedgerError(
                 f"{witness.name} has cosigned no checkpoint of {origin} larger than {above}",
                 code="ledger.not_cosigned",
-            )
-        if response.status_code != 200:
-            raise LedgerError(f"{witness.name} answered {response.status_code}", code="ledger.peer_error")
-        try:
-            doc = response.json()
-            return int(doc["size"]), base64.b64decode(doc["root"], validate=True), str(doc["cosignature"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise LedgerError(f"{witness.name} sent a malformed answer", code="ledger.peer_error") from exc
-    raise LedgerError(f"no endpoint of {witness.name} answered", code="ledger.peer_unreachable") from last
+            ) from exc
+        raise
+    try:
+        doc = response.json()
+        return int(doc["size"]), base64.b64decode(doc["root"], validate=True), str(doc["cosignature"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise LedgerError(f"{witness.name} sent a malformed answer", code="ledger.peer_error") from exc
 
 
 def request_cosignature(

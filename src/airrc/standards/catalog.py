@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from airrc.crypto.canonical import canonical_bytes
-from airrc.errors import StandardsError
+from airrc.errors import StandardsError, first_problem
 
 __all__ = [
     "DOMAINS",
@@ -185,10 +185,9 @@ class Catalog:
 
 
 def _malformed(where: str, exc: ValidationError) -> StandardsError:
-    err = exc.errors()[0]
-    location = ".".join(str(part) for part in err["loc"])
+    location, message = first_problem(exc)
     return StandardsError(
-        f"{where} is malformed at {location}: {err['msg']}",
+        f"{where} is malformed at {location}: {message}",
         code="standards.bad_catalog",
         field=location,
     )

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from airrc.crypto.canonical import canonical_bytes
-from airrc.errors import InputError, StandardsError
+from airrc.errors import InputError, StandardsError, first_problem
 from airrc.standards.catalog import Catalog
 from airrc.standards.stats import verdict, wilson
 
@@ -113,9 +113,9 @@ def parse_canonical_log(data: bytes, *, max_bytes: int) -> CanonicalLog:
     try:
         return CanonicalLog.model_validate(doc)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        where, message = first_problem(exc)
         raise StandardsError(
-            f"the evaluation log is malformed at {'.'.join(map(str, err['loc']))}: {err['msg']}",
+            f"the evaluation log is malformed at {where}: {message}",
             code="standards.bad_log",
         ) from exc
 

@@ -24,9 +24,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from airrc.crypto.keys import NodeIdentity
 from airrc.crypto.trust import NodeCard
-from airrc.errors import Conflict, LedgerError, NotFound, StandardsError
-from airrc.federation.httpsig import sign_request
-from airrc.federation.outbox import read_signed_answer
+from airrc.errors import Conflict, Error, LedgerError, NotFound, StandardsError, first_problem
+from airrc.federation.outbox import signed_get
 from airrc.federation.peers import TrustStore
 from airrc.ledger.audit import (
     fetch_checkpoint,
@@ -206,9 +205,9 @@ class StandardsService:
                     grader=grader,
                 )
             except ValidationError as exc:
-                err = exc.errors()[0]
+                where, message = first_problem(exc)
                 raise StandardsError(
-                    f"the plan is invalid at {'.'.join(map(str, err['loc']))}: {err['msg']}",
+                    f"the plan is invalid at {where}: {message}",
                     code="standards.bad_plan",
                 ) from exc
             return self.statements.issue(
@@ -577,38 +576,26 @@ class StandardsService:
             ) from exc
 
     def _fetch_log(self, client: httpx.Client, attester: NodeCard, attestation_id: str) -> bytes:
-        last: Exception | None = None
-        for endpoint in attester.endpoints:
-            url = f"{endpoint.rstrip('/')}{LOG_PATH}{attestation_id}"
-            signed = sign_request("GET", url, b"", key=self.identity.ed25519_key, key_id=self.node_id)
-            try:
-                response = client.get(url, headers=signed.headers, timeout=HTTP_TIMEOUT)
-            except httpx.TransportError as exc:
-                last = exc
-                continue
-            if response.status_code != 200:
-                raise StandardsError(
-                    f"{attester.name} answered {response.status_code} for the evaluation log",
-                    code="standards.log_unavailable",
-                )
-            doc = read_signed_answer(
+        try:
+            doc = signed_get(
                 attester,
-                response,
-                method="GET",
-                url=url,
-                request_headers=signed.headers,
+                f"{LOG_PATH}{attestation_id}",
+                node_id=self.node_id,
+                key=self.identity.ed25519_key,
+                client=client,
                 max_age=self.request_max_age,
+                timeout=HTTP_TIMEOUT,
             )
-            try:
-                packed = base64.b64decode(str(doc["log"]), validate=True)
-                return _gunzip(packed, self.max_log_bytes)
-            except (KeyError, ValueError) as exc:
-                raise StandardsError(
-                    f"{attester.name} sent a malformed log", code="standards.bad_log"
-                ) from exc
-        raise StandardsError(
-            f"no endpoint of {attester.name} answered", code="standards.log_unavailable"
-        ) from last
+        except Error as exc:
+            raise StandardsError(
+                f"cannot fetch the evaluation log from {attester.name}: {exc.message}",
+                code="standards.log_unavailable",
+            ) from exc
+        try:
+            packed = base64.b64decode(str(doc["log"]), validate=True)
+        except (KeyError, ValueError) as exc:
+            raise StandardsError(f"{attester.name} sent a malformed log", code="standards.bad_log") from exc
+        return _gunzip(packed, self.max_log_bytes)
 
     def _rerun(
         self, body: AttestationBody, plan: PlanBody, plan_id: str, model: str | Model | None
