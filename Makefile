@@ -38,6 +38,7 @@ bench: install
 	$(BIN)/python bench/federation.py
 	$(BIN)/python bench/hotline.py
 	$(BIN)/python bench/exchange.py
+	$(BIN)/python bench/exchange_search.py
 	$(BIN)/python bench/standards.py
 
 clean:

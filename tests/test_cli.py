@@ -179,3 +179,19 @@ def test_hotline_fields_from_the_command_line():
         with pytest.raises(Error) as refused:
             _parse_fields([bad])
         assert refused.value.code == "input.bad_field_syntax"
+
+
+def test_standards_catalog_and_crosswalk_tables(tmp_path):
+    shown = airrc("standards", "show", "--lang", "zh", home=tmp_path)
+    assert "关键基础设施" in shown.stdout
+    assert "MIL-1" in shown.stdout
+    crosswalk = airrc("standards", "crosswalk", "--framework", "eu-gpai-cop", "--lang", "en", home=tmp_path)
+    assert "CoP-SS Appendix 1.4(1)" in crosswalk.stdout
+    assert "eu-gpai-cop has no clause for the domain military_decision_making" in crosswalk.stdout
+    as_json = json.loads(
+        airrc("standards", "crosswalk", "--framework", "tc260-v1", "--json", home=tmp_path).stdout
+    )
+    assert {row["requirement"] for row in as_json} >= {"CYB-1", "MIL-2"}
+    unknown = airrc("standards", "crosswalk", "--framework", "iso-42001", home=tmp_path, check=False)
+    assert unknown.returncode == 1
+    assert "standards.unknown_framework" in unknown.stderr

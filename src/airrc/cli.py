@@ -1182,7 +1182,11 @@ def _bilingual(text: Any, languages: tuple[str, ...]) -> str:
 
 
 @standards_app.command("show")
-def standards_show(lang: LangOpt = "both", as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def standards_show(
+    lang: LangOpt = "both",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    _home: HomeOpt = None,  # accepted like everywhere; the catalog ships with the package
+) -> None:
     """The catalog: requirements per risk domain with suite, metric, threshold and tier."""
     from airrc.standards.catalog import load_catalog
 
@@ -1212,6 +1216,7 @@ def standards_crosswalk(
     framework: Annotated[str, typer.Option("--framework", help="nist-ai-rmf, nist-ai-600-1, tc260-v1, …")],
     lang: LangOpt = "both",
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    _home: HomeOpt = None,
 ) -> None:
     """Each requirement with the framework's clauses it maps to, or why the framework has none."""
     from airrc.standards.catalog import crosswalk, load_catalog, uncovered_domains
@@ -1266,6 +1271,9 @@ def eval_plan(
     lang: Annotated[str, typer.Option("--lang", help="en, zh or both.")] = "both",
     epochs: Annotated[int, typer.Option("--epochs")] = 1,
     max_tokens: Annotated[int, typer.Option("--max-tokens")] = 96,
+    grader: Annotated[
+        str | None, typer.Option("--grader", help="An inspect model that judges refusals (default: markers).")
+    ] = None,
     home: HomeOpt = None,
 ) -> None:
     """Register an evaluation before it runs: a signed, logged standards.plan statement."""
@@ -1279,6 +1287,7 @@ def eval_plan(
         samples_per_kind=samples_per_kind,
         epochs=epochs,
         max_tokens=max_tokens,
+        grader=grader,
     )
     node.close()
     out.print(

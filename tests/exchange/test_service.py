@@ -170,6 +170,21 @@ def test_search_filters_and_pages(net: Net) -> None:
         assert len(us.exchange.search(s, SearchQuery(text="dispatcher voice"))) == 6
         assert len(us.exchange.search(s, SearchQuery(text="语音"))) == 6  # Chinese, by character pairs
         assert us.exchange.search(s, SearchQuery(text="dispatcher submarine")) == []
+        # several filters: the most selective drives, the others are checked per report
+        combined = SearchQuery(sector="energy_power_grid", technique="AML.T0048", text="dispatcher")
+        assert len(us.exchange.search(s, combined)) == 5
+        assert us.exchange.search(s, SearchQuery(sector="elections", technique="AML.T0048")) == []
+        assert len(us.exchange.search(s, SearchQuery(sector="elections", text="dispatcher"))) == 1
+        pages, after = [], None
+        while True:
+            page = us.exchange.search(
+                s, SearchQuery(sector="energy_power_grid", text="voice", limit=2, after=after)
+            )
+            if not page:
+                break
+            pages += [r.key for r in page]
+            after = page[-1].key
+        assert pages == sorted(keys, reverse=True)
         first = us.exchange.search(s, SearchQuery(limit=4))
         rest = us.exchange.search(s, SearchQuery(limit=4, after=first[-1].key))
         assert [r.key for r in first + rest] == sorted([*keys, keys[-1] + 1], reverse=True)

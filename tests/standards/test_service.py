@@ -227,3 +227,24 @@ def test_the_log_is_served_only_to_pinned_peers_over_signed_requests(attested) -
     assert response.status_code == 401
     data = net.nodes["us"].standards.log_for(attestation_id)
     assert gzip.decompress(gzip.compress(data)) == data
+
+
+def test_an_attestation_altered_after_it_arrived_is_refused(attested) -> None:
+    from sqlalchemy import update
+
+    from airrc.store.statements import StatementRow
+
+    net, _plan, attestation_id = attested
+    cn = net.nodes["cn"]
+    with cn.store.session() as session:
+        row = session.query(StatementRow).filter_by(statement_id=attestation_id).one()
+        doc = json.loads(row.data)
+        doc["statement"]["body"]["results"][0]["successes"] = 0
+        session.execute(
+            update(StatementRow)
+            .where(StatementRow.statement_id == attestation_id)
+            .values(data=json.dumps(doc).encode())
+        )
+    with pytest.raises(Error) as caught:
+        cn.standards.verify(attestation_id, client=net.http)
+    assert caught.value.code in {"standards.tampered", "crypto.bad_signature"}

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import (
@@ -27,11 +27,12 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     delete,
+    exists,
     func,
     or_,
     select,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from airrc.alerts import Alerts
 from airrc.crypto.keys import NodeIdentity
@@ -231,6 +232,41 @@ def _terms(report: Report) -> set[tuple[str, str]]:
     terms |= {("technique", t) for t in report.techniques}
     terms |= {(f"obs:{o.type}", o.value[:512]) for o in report.observables}
     return terms
+
+
+@dataclass(frozen=True)
+class _SearchFilter:
+    """One indexed condition of a search: a term (``kind`` = ``value``), or a word when ``kind`` is None."""
+
+    kind: str | None
+    value: str
+
+    # Counting index entries beyond this tells nothing more about which filter to drive with.
+    ESTIMATE_CAP: ClassVar[int] = 5000
+
+    @property
+    def table(self) -> type[TermRow] | type[WordRow]:
+        return WordRow if self.kind is None else TermRow
+
+    def conditions(self, table: Any) -> list[Any]:
+        if self.kind is None:
+            return [table.word == self.value]
+        return [table.kind == self.kind, table.value == self.value]
+
+    def estimate(self, session: Session) -> int:
+        table = self.table
+        counted = select(table.report_key).where(*self.conditions(table)).limit(self.ESTIMATE_CAP).subquery()
+        return int(session.scalar(select(func.count()).select_from(counted)) or 0)
+
+    def drive(self, stmt: Any) -> tuple[Any, Any]:
+        alias = aliased(self.table)
+        return stmt.join(alias, alias.report_key == ReportRow.key).where(
+            *self.conditions(alias)
+        ), alias.report_key
+
+    def holds(self) -> Any:
+        table = self.table
+        return exists().where(table.report_key == ReportRow.key, *self.conditions(table))
 
 
 class ExchangeService:
@@ -661,19 +697,31 @@ class ExchangeService:
     # -- search ------------------------------------------------------------------------------------------------------
 
     def search(self, session: Session, query: SearchQuery) -> list[ReportRow]:
-        """Filter by indexed terms and columns; pages by ``key`` (newest first), so deep pages stay fast."""
+        """Filter by indexed terms, words and columns; newest first, paged by ``key``.
+
+        The most selective term or word drives the query: its index yields report keys in descending order,
+        so a page stops after ``limit`` matches instead of collecting every report a common filter names.
+        The other terms and words are checked per candidate by primary key. Selectivity is estimated by
+        counting each filter's index entries up to a cap.
+        """
+        filters = [
+            _SearchFilter(kind, value)
+            for kind, value in (
+                ("category", query.category),
+                ("sector", query.sector),
+                ("technique", query.technique),
+            )
+            if value
+        ]
+        filters += [_SearchFilter(None, word) for word in search_terms(query.text or "")[:8]]
         stmt = select(ReportRow)
-        for kind, value in (
-            ("category", query.category),
-            ("sector", query.sector),
-            ("technique", query.technique),
-        ):
-            if value:
-                stmt = stmt.where(
-                    ReportRow.key.in_(
-                        select(TermRow.report_key).where(TermRow.kind == kind, TermRow.value == value)
-                    )
-                )
+        key_column: Any = ReportRow.key
+        if filters:
+            driver = min(filters, key=lambda f: f.estimate(session))
+            stmt, key_column = driver.drive(stmt)
+            for other in filters:
+                if other is not driver:
+                    stmt = stmt.where(other.holds())
         if query.tlp:
             stmt = stmt.where(ReportRow.tlp == query.tlp)
         if query.status:
@@ -686,11 +734,9 @@ class ExchangeService:
             stmt = stmt.where(ReportRow.updated_at >= query.since)
         if query.until:
             stmt = stmt.where(ReportRow.updated_at <= query.until)
-        for word in search_terms(query.text or "")[:8]:
-            stmt = stmt.where(ReportRow.key.in_(select(WordRow.report_key).where(WordRow.word == word)))
         if query.after is not None:
-            stmt = stmt.where(ReportRow.key < query.after)
-        return list(session.scalars(stmt.order_by(ReportRow.key.desc()).limit(query.limit)))
+            stmt = stmt.where(key_column < query.after)
+        return list(session.scalars(stmt.order_by(key_column.desc()).limit(query.limit)))
 
     def count(self, session: Session) -> dict[str, int]:
         rows = session.execute(select(ReportRow.local, func.count()).group_by(ReportRow.local))
