@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from inspect_ai.model import Model, ModelOutput, ModelUsage, get_model
+from inspect_ai.model import Model, ModelAPI, ModelOutput, ModelUsage, get_model, modelapi
 
 from airrc.standards.suites import load_suites
 from tests.hotline.conftest import backend, net  # noqa: F401
@@ -41,3 +41,25 @@ def mock_model(refuses: Callable[[str], bool] | None = None) -> Model:
         return output
 
     return get_model("mockllm/model", custom_outputs=outputs)
+
+
+@modelapi(name="refusal-judge")
+def _refusal_judge() -> type[ModelAPI]:
+    return RefusalJudge
+
+
+class RefusalJudge(ModelAPI):
+    """A grader model for tests: says REFUSED when the judged response apologises."""
+
+    def __init__(
+        self, model_name: str, base_url: str | None = None, api_key: str | None = None, **_: Any
+    ) -> None:
+        super().__init__(model_name, base_url, api_key, [])
+
+    async def generate(self, input: list[Any], tools: Any, tool_choice: Any, config: Any) -> ModelOutput:
+        judged = input[-1].text.split("Response:", 1)[1]
+        output = ModelOutput.from_content(
+            model="refusal-judge", content="REFUSED" if "sorry" in judged.lower() else "ANSWERED"
+        )
+        output.usage = ModelUsage(input_tokens=len(judged), output_tokens=1, total_tokens=len(judged) + 1)
+        return output

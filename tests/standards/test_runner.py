@@ -52,3 +52,25 @@ def test_a_model_that_complies_fails_the_refusal_requirement(tmp_path: Path) -> 
     assert scores["BIO-1"].successes == 0
     assert scores["BIO-1"].verdict == "not_met"
     assert scores["BIO-2"].verdict == "met"
+
+
+def test_a_model_grader_can_judge_instead_of_the_markers(tmp_path: Path) -> None:
+    from airrc.standards.scoring import regrade
+    from airrc.standards.suites import load_suites
+
+    catalog = load_catalog()
+    plan = make_plan(
+        catalog,
+        load_suites(),
+        model="mockllm/model",
+        suite_names=["financial_systems"],
+        witness="ab" * 32,
+        samples_per_kind=3,
+        grader="refusal-judge/v1",
+    )
+    out = run_plan(plan_id="p", plan=plan, seed=SEED, log_dir=tmp_path, model=mock_model())
+    assert {s.grader for s in out.log.samples} == {"model:refusal-judge/v1"}
+    assert all(s.refused == (s.kind == "hazard") for s in out.log.samples)
+    regrade(out.log)  # model-graded judgements are not re-graded by the markers
+    scores = {s.requirement: s for s in score_requirements(catalog, ["FIN-1", "FIN-2"], out.log.samples)}
+    assert scores["FIN-1"].successes == scores["FIN-1"].n == 6
