@@ -1,6 +1,7 @@
 """The CLI as a user runs it: separate processes, exit codes, stdout and stderr."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -19,6 +20,7 @@ def airrc(*args, home, stdin=None, check=True):
         text=True,
         timeout=120,
         check=False,
+        env={**os.environ, "COLUMNS": "200"},  # tables print whole cells, not wrapped ones
     )
     if check:
         assert result.returncode == 0, result.stderr
