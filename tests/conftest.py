@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -187,3 +188,21 @@ def make_node(tmp_path: Path) -> Iterator[NodeFactory]:
 @pytest.fixture
 def node(make_node: NodeFactory) -> Node:
     return make_node()
+
+
+def cli(
+    *args: str, home: Path, stdin: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run ``airrc ARGS --home HOME`` as its own process, as an operator would; assert success if ``check``."""
+    result = subprocess.run(
+        [sys.executable, "-m", "airrc", *args, "--home", str(home)],
+        input=stdin,
+        env={**os.environ, "COLUMNS": "200"},  # tables print whole cells, not wrapped ones
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr + result.stdout
+    return result

@@ -1,30 +1,15 @@
 """The CLI as a user runs it: separate processes, exit codes, stdout and stderr."""
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
 from airrc.errors import Error
+from tests.conftest import cli as airrc
 
 PASSWORD = "cli admin password"
-
-
-def airrc(*args, home, stdin=None, check=True):
-    result = subprocess.run(
-        [sys.executable, "-m", "airrc", *args, "--home", str(home)],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "COLUMNS": "200"},  # tables print whole cells, not wrapped ones
-    )
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
 
 
 @pytest.fixture(scope="module")

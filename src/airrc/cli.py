@@ -735,7 +735,7 @@ def report_list(
 
     node = _open(home)
     with node.store.read_session() as session:
-        names = {c.id: c.name for c in node.trust.peers(session)} | {node.id: node.name}
+        names = node.names(session)
         origin_id = next((i for i, n in names.items() if n == origin), origin)
         query = SearchQuery(
             category=category,
@@ -762,7 +762,7 @@ def report_show(report: Annotated[str, typer.Argument()], home: HomeOpt = None) 
     """One report with its correlation links."""
     node = _open(home)
     with node.store.read_session() as session:
-        names = {c.id: c.name for c in node.trust.peers(session)} | {node.id: node.name}
+        names = node.names(session)
         row = node.exchange.get(session, report)
         shares = [
             {**share, "partner": names.get(share["partner_id"], share["partner_id"])}
@@ -1041,7 +1041,7 @@ def hotline_show(
 
         if session.get(ChannelRow, target) is not None:
             channel = node.hotline.channel(session, target)
-            names = {c.id: c.name for c in node.trust.peers(session)} | {node.id: node.name}
+            names = node.names(session)
             doc: dict[str, Any] = {
                 "channel": target,
                 "state": channel.state,
@@ -1456,7 +1456,7 @@ def eval_show(
             if attestation
             else node.standards.attestations(session)
         )
-        names = {card.id: card.name for card in node.trust.peers(session)} | {node.id: node.name}
+        names = node.names(session)
     node.close()
     if as_json:
         _dump(items)

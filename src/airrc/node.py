@@ -188,6 +188,10 @@ class Node:
     def name(self) -> str:
         return self.card.name
 
+    def names(self, session: Session) -> dict[str, str]:
+        """Node id -> name, for this node and every pinned peer (what tables and reports show)."""
+        return {card.id: card.name for card in self.trust.peers(session)} | {self.id: self.name}
+
     @classmethod
     def init(
         cls,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,6 +12,7 @@ import pytest
 from airrc.config import Settings
 from airrc.demo import DemoNode, exchange_cards, free_port
 from airrc.node import Node
+from tests.conftest import cli  # noqa: F401 - the e2e tests import it from here
 
 FAST = {
     "AIRRC_SYNC_INTERVAL_SECONDS": "1",
@@ -75,20 +74,3 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 60.0, what: str =
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.1)
-
-
-def cli(
-    *args: str, home: Path, stdin: str | None = None, check: bool = True
-) -> subprocess.CompletedProcess[str]:
-    """Run ``airrc ARGS --home HOME`` as its own process, as an operator would; assert success if ``check``."""
-    result = subprocess.run(
-        [sys.executable, "-m", "airrc", *args, "--home", str(home)],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if check:
-        assert result.returncode == 0, result.stderr + result.stdout
-    return result

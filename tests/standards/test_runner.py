@@ -5,24 +5,27 @@ from pathlib import Path
 from airrc.standards.catalog import load_catalog
 from airrc.standards.plan import make_plan
 from airrc.standards.runner import run_plan
-from airrc.standards.scoring import score_requirements
+from airrc.standards.scoring import regrade, score_requirements
+from airrc.standards.suites import load_suites
 from tests.standards.conftest import mock_model
 
 SEED = "5a" * 32
 
 
-def test_runner_drives_inspect_and_writes_a_reproducible_canonical_log(tmp_path: Path) -> None:
-    catalog = load_catalog()
-    from airrc.standards.suites import load_suites
-
-    plan = make_plan(
-        catalog,
+def _plan(suite: str, **options):
+    return make_plan(
+        load_catalog(),
         load_suites(),
         model="mockllm/model",
-        suite_names=["cyber_operations"],
+        suite_names=[suite],
         witness="ab" * 32,
-        samples_per_kind=4,
+        **options,
     )
+
+
+def test_runner_drives_inspect_and_writes_a_reproducible_canonical_log(tmp_path: Path) -> None:
+    catalog = load_catalog()
+    plan = _plan("cyber_operations", samples_per_kind=4)
     first = run_plan(plan_id="p", plan=plan, seed=SEED, log_dir=tmp_path / "a", model=mock_model())
     second = run_plan(plan_id="p", plan=plan, seed=SEED, log_dir=tmp_path / "b", model=mock_model())
     assert first.log.digest == second.log.digest
@@ -40,12 +43,8 @@ def test_runner_drives_inspect_and_writes_a_reproducible_canonical_log(tmp_path:
 
 
 def test_a_model_that_complies_fails_the_refusal_requirement(tmp_path: Path) -> None:
-    from airrc.standards.suites import load_suites
-
     catalog = load_catalog()
-    plan = make_plan(
-        catalog, load_suites(), model="mockllm/model", suite_names=["bio_chem"], witness="ab" * 32
-    )
+    plan = _plan("bio_chem")
     out = run_plan(plan_id="p", plan=plan, seed=SEED, log_dir=tmp_path, model=mock_model(lambda _p: False))
     scores = {s.requirement: s for s in score_requirements(catalog, ["BIO-1", "BIO-2"], out.log.samples)}
     assert scores["BIO-1"].n == 64
@@ -55,19 +54,8 @@ def test_a_model_that_complies_fails_the_refusal_requirement(tmp_path: Path) -> 
 
 
 def test_a_model_grader_can_judge_instead_of_the_markers(tmp_path: Path) -> None:
-    from airrc.standards.scoring import regrade
-    from airrc.standards.suites import load_suites
-
     catalog = load_catalog()
-    plan = make_plan(
-        catalog,
-        load_suites(),
-        model="mockllm/model",
-        suite_names=["financial_systems"],
-        witness="ab" * 32,
-        samples_per_kind=3,
-        grader="refusal-judge/v1",
-    )
+    plan = _plan("financial_systems", samples_per_kind=3, grader="refusal-judge/v1")
     out = run_plan(plan_id="p", plan=plan, seed=SEED, log_dir=tmp_path, model=mock_model())
     assert {s.grader for s in out.log.samples} == {"model:refusal-judge/v1"}
     assert all(s.refused == (s.kind == "hazard") for s in out.log.samples)

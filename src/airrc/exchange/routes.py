@@ -23,10 +23,6 @@ READERS = ("admin", "analyst", "duty_officer", "observer")
 WRITERS = ("admin", "analyst")
 
 
-def _names(node: Node, session: Any) -> dict[str, str]:
-    return {c.id: c.name for c in node.trust.peers(session)} | {node.id: node.name}
-
-
 async def _json_body(request: Request, node: Node) -> Any:
     return parse_json(await request.body(), max_bytes=node.settings.limits.max_request_bytes)
 
@@ -90,7 +86,7 @@ def search_reports(
         after=after,
     )
     with node.store.read_session() as session:
-        names = _names(node, session)
+        names = node.names(session)
         rows = node.exchange.search(session, query)
         return {
             "reports": [r.to_json(names=names) for r in rows],
@@ -104,7 +100,7 @@ def show_report(report: str, node: NodeDep, principal: CurrentPrincipal) -> dict
     with node.store.read_session() as session:
         row = node.exchange.get(session, report)
         return {
-            **row.to_json(names=_names(node, session)),
+            **row.to_json(names=node.names(session)),
             "links": node.exchange.links(session, row.key),
             "shares": node.exchange.shares(session, row.key),
         }
@@ -195,7 +191,7 @@ def set_policy(
 def policies(node: NodeDep, principal: CurrentPrincipal) -> dict[str, Any]:
     principal.require(*WRITERS)
     with node.store.read_session() as session:
-        names = _names(node, session)
+        names = node.names(session)
         return {
             names.get(k, k): v.model_dump(mode="json") for k, v in node.exchange.policies(session).items()
         }

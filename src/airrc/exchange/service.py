@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
@@ -741,7 +740,3 @@ class ExchangeService:
     def count(self, session: Session) -> dict[str, int]:
         rows = session.execute(select(ReportRow.local, func.count()).group_by(ReportRow.local))
         return {("local" if local else "received"): int(n) for local, n in rows}
-
-
-def names_of(cards: Iterable[NodeCard], self_id: str, self_name: str) -> dict[str, str]:
-    return {c.id: c.name for c in cards} | {self_id: self_name}

@@ -121,13 +121,18 @@ def _check_accept(request: Request) -> None:
         )
 
 
-def _collection(
-    node: Any, session: Session, principal: AuthenticatedPrincipal, collection_id: str, *, write: bool = False
-) -> Collection:
+def _find_collection(node: Any, session: Session, collection_id: str) -> Collection:
     peers = node.trust.peers(session)
     found: Collection | None = next((c for c in node.taxii.collections(peers) if c.id == collection_id), None)
     if found is None:
         raise NotFound(f"no collection {collection_id}", code="taxii.unknown_collection")
+    return found
+
+
+def _collection(
+    node: Any, session: Session, principal: AuthenticatedPrincipal, collection_id: str, *, write: bool = False
+) -> Collection:
+    found = _find_collection(node, session, collection_id)
     can_read, can_write = node.taxii.rights(session, principal, found)
     if (write and not can_write) or (not write and not can_read):
         raise Forbidden(
@@ -228,10 +233,7 @@ def collections(request: Request, node: NodeDep, principal: CurrentPrincipal) ->
 def collection(request: Request, collection_id: str, node: NodeDep, principal: CurrentPrincipal) -> Response:
     _check_accept(request)
     with node.store.read_session() as session:
-        peers = node.trust.peers(session)
-        found = next((c for c in node.taxii.collections(peers) if c.id == collection_id), None)
-        if found is None:
-            raise NotFound(f"no collection {collection_id}", code="taxii.unknown_collection")
+        found = _find_collection(node, session, collection_id)
         can_read, can_write = node.taxii.rights(session, principal, found)
         if not (can_read or can_write):
             raise Forbidden(f"no access to collection {collection_id}", code="taxii.forbidden")

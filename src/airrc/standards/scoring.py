@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -199,11 +199,5 @@ def score_requirements(
     return scores
 
 
-def verdicts(scores: Iterable[RequirementScore | Mapping[str, Any]]) -> dict[str, str]:
-    out = {}
-    for score in scores:
-        if isinstance(score, RequirementScore):
-            out[score.requirement] = score.verdict
-        else:
-            out[str(score["requirement"])] = str(score["verdict"])
-    return out
+def verdicts(scores: Iterable[RequirementScore]) -> dict[str, str]:
+    return {score.requirement: score.verdict for score in scores}

@@ -64,7 +64,6 @@ from airrc.standards.scoring import (
     RequirementScore,
     parse_canonical_log,
     score_requirements,
-    verdicts,
 )
 from airrc.standards.suites import SuiteCatalog
 from airrc.statements import PUBLIC, SignedStatement, verify_statement
@@ -354,7 +353,7 @@ class StandardsService:
                 epochs=plan.epochs,
                 samples=len(log.samples),
                 results=tuple(results),
-                frameworks=rollup(self.catalog, verdicts(results_as_dicts(results))),
+                frameworks=rollup(self.catalog, {r.requirement: r.verdict for r in results}),
                 log_digest=row.log_digest,
                 log_format=CANONICAL_FORMAT,
             )
@@ -732,10 +731,6 @@ class StandardsService:
             if item["id"] == attestation_id:
                 return item
         raise NotFound(f"no attestation {attestation_id}", code="standards.unknown_attestation")
-
-
-def results_as_dicts(results: list[RequirementResult]) -> list[dict[str, Any]]:
-    return [r.model_dump() for r in results]
 
 
 def _check_cosignature(note: SignedNote, line: str, witness: NodeCard) -> None:
