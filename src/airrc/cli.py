@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from airrc.config import Limits, Settings
@@ -206,7 +207,11 @@ def peer_list(home: HomeOpt = None) -> None:
     table = Table("name", "role", "id", "link", "last ok", "queued", "endpoints")
     for card in peers:
         link = links[card.id]
-        state = "[red]failing[/red]" if link.failing else ("ok" if link.last_ok_at else "unknown")
+        state = (
+            f"[red]failing[/red]: {escape(link.last_error or 'unknown')}"
+            if link.failing
+            else ("ok" if link.last_ok_at else "unknown")
+        )
         queue = queues.get(card.id)
         table.add_row(
             card.name,

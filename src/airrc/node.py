@@ -87,6 +87,7 @@ class Node:
             alerts=self.alerts,
             max_statement_bytes=settings.limits.max_statement_bytes,
             max_batch_length=settings.limits.max_batch_length,
+            max_request_bytes=settings.limits.max_request_bytes,
             clock_skew=self.clock_skew,
             request_max_age=self.federation_max_age,
         )

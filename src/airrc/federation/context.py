@@ -22,6 +22,7 @@ class FederationContext:
     alerts: Alerts
     max_statement_bytes: int
     max_batch_length: int
+    max_request_bytes: int
     clock_skew: timedelta
     request_max_age: timedelta
 
@@ -38,5 +39,6 @@ class FederationComponent:
         self.alerts = context.alerts
         self.max_statement_bytes = context.max_statement_bytes
         self.max_batch_length = context.max_batch_length
+        self.max_request_bytes = context.max_request_bytes
         self.clock_skew = context.clock_skew
         self.request_max_age = context.request_max_age

@@ -11,6 +11,7 @@ import json
 import logging
 import random
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -48,6 +49,7 @@ __all__ = [
     "FederationError",
     "Outbox",
     "OutboxItem",
+    "PeerLimits",
     "PeerLink",
     "QueueStats",
 ]
@@ -56,6 +58,13 @@ log = logging.getLogger(__name__)
 # Receipts travel back in the HTTP response that caused them; they are never pushed.
 NOT_PUSHED = frozenset({"federation.receipt"})
 STATEMENTS_PATH = "/federation/v1/statements"
+LIMITS_PATH = "/federation/v1/limits"
+# A peer's advertised limits are asked again after this long, or at once after it answers 413.
+LIMITS_TTL_SECONDS = 600.0
+# When a peer does not say (an older node, or unreachable), ours are assumed, and it is asked again soon.
+ASSUMED_LIMITS_TTL_SECONDS = 60.0
+BATCH_FRAME = len(b'{"statements":[]}')
+TOO_LARGE = "413 request too large"
 
 
 class FederationError(Error):
@@ -104,6 +113,24 @@ class QueueStats:
 
 
 @dataclass(frozen=True)
+class PeerLimits:
+    """What a peer accepts in one push (its ``GET /federation/v1/limits``), or ours when it does not say."""
+
+    max_request_bytes: int
+    max_statement_bytes: int
+    max_batch_length: int
+    advertised: bool
+
+    @classmethod
+    def from_answer(cls, peer: NodeCard, doc: dict[str, Any]) -> PeerLimits:
+        values = [doc.get(k) for k in ("max_request_bytes", "max_statement_bytes", "max_batch_length")]
+        if not all(type(v) is int and 1 <= v <= 1 << 40 for v in values):
+            raise FederationError(f"{peer.name} sent malformed limits", code="federation.bad_response")
+        request, statement, length = (int(v) for v in values)  # type: ignore[arg-type]
+        return cls(request, statement, length, advertised=True)
+
+
+@dataclass(frozen=True)
 class DeliveryReport:
     sent: int
     delivered: int
@@ -131,6 +158,9 @@ class Outbox(FederationComponent):
         # Peers to reach through their alternate endpoints first (a hotline escalation asked for it).
         self._alternates_first: set[str] = set()
         self._alternates_lock = threading.Lock()
+        # Per peer: its limits (and until when they hold), and a byte bound lowered by each 413 it answers.
+        self._limits: dict[str, tuple[float, PeerLimits]] = {}
+        self._byte_bound: dict[str, int] = {}
 
     def prefer_alternates(self, peer_id: str) -> None:
         """Until the next successful delivery, try ``peer_id``'s endpoints after the first one first."""
@@ -226,8 +256,45 @@ class Outbox(FederationComponent):
 
     # -- delivery ------------------------------------------------------------------------------------------
 
+    def peer_limits(self, peer: NodeCard, client: httpx.Client) -> PeerLimits:
+        """The peer's advertised limits (signed answer, cached); ours when it does not say."""
+        now = time.monotonic()
+        with self._alternates_lock:
+            hit = self._limits.get(peer.id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        if hit is not None:
+            # Asked again because time passed (not after a 413): a bound learnt from a 413 is tried afresh.
+            with self._alternates_lock:
+                self._byte_bound.pop(peer.id, None)
+        try:
+            doc = signed_get(
+                peer,
+                LIMITS_PATH,
+                node_id=self.node_id,
+                key=self.signing_key,
+                client=client,
+                max_age=self.request_max_age,
+                timeout=10.0,
+            )
+            limits, ttl = PeerLimits.from_answer(peer, doc), LIMITS_TTL_SECONDS
+        except (Error, httpx.HTTPError) as exc:
+            log.info("limits of %s unknown (%s); assuming ours", peer.name, getattr(exc, "code", "transport"))
+            limits = PeerLimits(
+                self.max_request_bytes, self.max_statement_bytes, self.max_batch_length, advertised=False
+            )
+            ttl = ASSUMED_LIMITS_TTL_SECONDS
+        with self._alternates_lock:
+            self._limits[peer.id] = (now + ttl, limits)
+        return limits
+
     def deliver(self, peer: NodeCard, client: httpx.Client) -> DeliveryReport:
-        """Send the next batch of pending items for ``peer``; record receipts, refusals or the failure."""
+        """Send the next batch of pending items for ``peer``; record receipts, refusals or the failure.
+
+        A batch holds as many items as fit the peer's advertised request size and batch length; a 413
+        answer halves the bound for that peer and the next call sends less; a statement that alone exceeds
+        what the peer says it accepts is refused here (``federation.too_large_for_peer``), with an alert,
+        so it cannot hold back the ones after it."""
         with self.store.read_session() as session:
             head = list(
                 session.execute(
@@ -246,15 +313,73 @@ class Outbox(FederationComponent):
             )
         if not head or head[0][1] > utcnow():
             return DeliveryReport(0, 0, 0)
-        body = b'{"statements":[' + b",".join(bytes(r[3]) for r in head) + b"]}"
+        limits = self.peer_limits(peer, client)
+        first = bytes(head[0][3])
+        if limits.advertised and (
+            len(first) > limits.max_statement_bytes or BATCH_FRAME + len(first) > limits.max_request_bytes
+        ):
+            self._too_large(peer, head[0][0], len(first), limits)
+            return DeliveryReport(1, 0, 1)
+        batch = self._batch(head, limits, self._byte_bound.get(peer.id))
+        body = b'{"statements":[' + b",".join(bytes(r[3]) for r in batch) + b"]}"
         try:
             response = self._post(peer, client, body)
+            if response[0].status_code == 413:
+                return self._answered_too_large(peer, batch, len(body))
             outcome = self._read_response(peer, response)
         except (Error, httpx.HTTPError) as exc:
             code = exc.code if isinstance(exc, Error) else f"transport.{type(exc).__name__}"
-            self._failed([r[0] for r in head], peer, code)
-            return DeliveryReport(len(head), 0, 0, code)
-        return self._record(peer, head, outcome)
+            self._failed([r[0] for r in batch], peer, code)
+            return DeliveryReport(len(batch), 0, 0, code)
+        return self._record(peer, batch, outcome)
+
+    @staticmethod
+    def _batch(head: Sequence[Any], limits: PeerLimits, bound: int | None) -> list[Any]:
+        """The longest prefix of ``head`` whose request body fits the peer's limits (at least one item)."""
+        budget = min(limits.max_request_bytes, bound) if bound is not None else limits.max_request_bytes
+        batch: list[Any] = []
+        size = BATCH_FRAME
+        for row in head[: limits.max_batch_length]:
+            grown = size + len(row[3]) + (1 if batch else 0)
+            if batch and grown > budget:
+                break
+            batch.append(row)
+            size = grown
+        return batch
+
+    def _answered_too_large(self, peer: NodeCard, batch: Sequence[Any], size: int) -> DeliveryReport:
+        """The peer refused the body as too large: send less next time, and say so on the link at once."""
+        with self._alternates_lock:
+            self._limits.pop(peer.id, None)
+            self._byte_bound[peer.id] = max(BATCH_FRAME + 1, size // 2)
+        if len(batch) > 1:
+            # Not the items' fault: they go again at once, in smaller batches.
+            with self.store.session() as session:
+                self._link_failing(session, peer, f"{TOO_LARGE} ({size} bytes, {len(batch)} statements)")
+            return DeliveryReport(len(batch), 0, 0, "federation.request_too_large")
+        # One statement, within what the peer advertised, still refused: retry with back-off and alert.
+        self._failed([batch[0][0]], peer, f"{TOO_LARGE} (one statement of {size} bytes)", failing_now=True)
+        return DeliveryReport(1, 0, 0, "federation.request_too_large")
+
+    def _too_large(self, peer: NodeCard, item_id: int, size: int, limits: PeerLimits) -> None:
+        reason = "federation.too_large_for_peer"
+        with self.store.session() as session:
+            session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id == item_id, OutboxItem.state == "pending")
+                .values(state="refused", last_error=reason)
+            )
+            kind = session.scalar(select(OutboxItem.kind).where(OutboxItem.id == item_id))
+            self.alerts.raise_alert(
+                session,
+                reason,
+                f"a {kind} statement of {size} bytes can never reach {peer.name}, which accepts requests of "
+                f"at most {limits.max_request_bytes} bytes and statements of {limits.max_statement_bytes}",
+                severity="critical",
+                peer=peer.name,
+                size=size,
+                max_request_bytes=limits.max_request_bytes,
+            )
 
     def _post(
         self, peer: NodeCard, client: httpx.Client, body: bytes
@@ -379,7 +504,7 @@ class Outbox(FederationComponent):
             )
         return DeliveryReport(len(head), delivered, refused)
 
-    def _failed(self, item_ids: list[int], peer: NodeCard, code: str) -> None:
+    def _failed(self, item_ids: list[int], peer: NodeCard, code: str, *, failing_now: bool = False) -> None:
         now = utcnow()
         with self.store.session() as session:
             head = session.get(OutboxItem, item_ids[0])
@@ -393,17 +518,32 @@ class Outbox(FederationComponent):
                 .values(attempts=OutboxItem.attempts + 1, next_attempt_at=due, last_error=code[:200])
             )
             link = self.link(session, peer.id)
-            link.last_failure_at, link.last_error = now, code[:200]
             since_ok = now - (link.last_ok_at or (head.created_at if head else now))
-            if not link.failing and since_ok > self.link_failure_after:
-                link.failing = True
-                self.alerts.raise_alert(
+            if failing_now or since_ok > self.link_failure_after:
+                self._link_failing(
                     session,
-                    "federation.link_failing",
-                    f"no delivery to {peer.name} for {int(since_ok.total_seconds())} s: {code}",
-                    peer=peer.name,
-                    reason=code,
+                    peer,
+                    code,
+                    detail=f"no delivery to {peer.name} for {int(since_ok.total_seconds())} s",
                 )
+            else:
+                link.last_failure_at, link.last_error = now, code[:200]
+
+    def _link_failing(
+        self, session: Session, peer: NodeCard, reason: str, *, detail: str | None = None
+    ) -> None:
+        """Mark the link failing with its cause; the alert is raised once, when it starts failing."""
+        link = self.link(session, peer.id)
+        link.last_failure_at, link.last_error = utcnow(), reason[:200]
+        if not link.failing:
+            link.failing = True
+            self.alerts.raise_alert(
+                session,
+                "federation.link_failing",
+                f"{detail or f'delivery to {peer.name} failing'}: {reason}",
+                peer=peer.name,
+                reason=reason[:200],
+            )
 
 
 def read_signed_answer(

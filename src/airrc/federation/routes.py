@@ -120,6 +120,24 @@ def _pull(node: Node, request: Request, body: bytes, since: int, limit: int) -> 
     return _signed(node, request, 200, {"statements": docs, "next": following})
 
 
+@router.get("/limits")
+async def limits(request: Request, node: NodeDep) -> Response:
+    """What one push may hold here, so a peer sizes its batches to fit (a 413 is never the way to learn)."""
+    body = await request.body()
+    return await run_in_threadpool(_limits, node, request, body)
+
+
+def _limits(node: Node, request: Request, body: bytes) -> Response:
+    _authenticate(node, request, body)
+    bounds = node.settings.limits
+    doc = {
+        "max_request_bytes": bounds.max_request_bytes,
+        "max_statement_bytes": bounds.max_statement_bytes,
+        "max_batch_length": bounds.max_batch_length,
+    }
+    return _signed(node, request, 200, doc)
+
+
 @router.get("/standards/logs/{attestation_id}")
 async def standards_log(attestation_id: str, request: Request, node: NodeDep) -> Response:
     """The canonical evaluation log behind one of our attestations, for a pinned peer that verifies it."""
