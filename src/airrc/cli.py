@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import secrets
 import sys
 import tomllib
@@ -146,6 +147,7 @@ def serve(
     import uvicorn
 
     from airrc.api.app import create_app
+    from airrc.api.serving import guarded_protocol
 
     node = _open(home)
     settings = node.settings
@@ -159,6 +161,13 @@ def serve(
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=5,
+        http=guarded_protocol(
+            header_timeout=settings.http_header_timeout_seconds,
+            body_timeout=settings.http_body_timeout_seconds,
+        ),
+        timeout_keep_alive=5,
+        limit_concurrency=settings.http_max_connections,
+        h11_max_incomplete_event_size=64 * 1024,
     )
 
 
@@ -1505,6 +1514,8 @@ def demo(
 
 
 def main() -> None:
+    # Everything this process writes (database, keys, cards, evaluation logs, backups) is the owner's only.
+    os.umask(0o077)
     try:
         code = app(standalone_mode=False)
     except Error as exc:

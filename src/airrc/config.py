@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     link_test_interval_seconds: float = Field(default=300.0, gt=0)
     link_failure_after_seconds: float = Field(default=900.0, gt=0)
     checkpoint_interval_seconds: float = Field(default=30.0, gt=0, le=86_400)
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    http_body_timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
+    http_max_connections: int = Field(default=1000, ge=8, le=100_000)
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
     alert_webhook_url: str | None = None
     alert_command: list[str] | None = None

@@ -47,7 +47,7 @@ def pair(make_node: NodeFactory) -> Iterator[tuple[Node, Node, _Hosts]]:
     hosts = _Hosts()
     hosts.apps["cn.test"] = TestClient(create_app(cn))
     hosts.apps["us.test"] = TestClient(create_app(us))
-    yield us, cn, hosts
+    return us, cn, hosts
 
 
 def _notes(node: Node, to: Node, sizes: list[int]) -> None:
@@ -78,7 +78,7 @@ def _states(node: Node) -> dict[str, int]:
             .where(OutboxItem.kind == "test.note")
             .group_by(OutboxItem.state)
         )
-        return {state: count for state, count in rows}
+        return dict(rows)
 
 
 def test_a_batch_is_the_longest_prefix_that_fits_bytes_and_length():
@@ -106,7 +106,8 @@ def test_batches_fit_the_limits_the_peer_advertises(pair):
         advertised = us.outbox.peer_limits(_card(us, cn), http)
     assert advertised == PeerLimits(64 * 1024, 48 * 1024, 500, advertised=True)
     assert _states(us) == {"delivered": 12}
-    assert proxy.bodies and max(proxy.bodies) <= 64 * 1024
+    assert proxy.bodies
+    assert max(proxy.bodies) <= 64 * 1024
 
 
 def test_a_413_splits_the_batch_and_the_link_says_why_at_once(pair):
@@ -118,13 +119,15 @@ def test_a_413_splits_the_batch_and_the_link_says_why_at_once(pair):
         assert first.error == "federation.request_too_large"
         with us.store.session() as s:
             link = us.outbox.link(s, cn.id)
-            assert link.failing and link.last_error.startswith("413 request too large")
+            assert link.failing
+            assert link.last_error.startswith("413 request too large")
             assert [a.code for a in us.alerts.list(s)] == ["federation.link_failing"]
         _drain(us, cn, http)
     assert _states(us) == {"delivered": 20}
     with us.store.session() as s:
         link = us.outbox.link(s, cn.id)
-        assert not link.failing and link.last_error is None
+        assert not link.failing
+        assert link.last_error is None
 
 
 def test_a_statement_that_can_never_fit_is_refused_with_an_alert_and_holds_nothing_back(pair):
@@ -137,10 +140,11 @@ def test_a_statement_that_can_never_fit_is_refused_with_an_alert_and_holds_nothi
         refused = s.scalar(select(OutboxItem).where(OutboxItem.state == "refused"))
         assert refused.last_error == "federation.too_large_for_peer"
         alerts = [a for a in us.alerts.list(s) if a.code == "federation.too_large_for_peer"]
-    assert len(alerts) == 1 and alerts[0].severity == "critical"
+    assert len(alerts) == 1
+    assert alerts[0].severity == "critical"
 
 
 def test_limits_are_answered_only_to_pinned_peers_and_signed(pair):
-    us, cn, hosts = pair
+    _us, cn, _hosts = pair
     with TestClient(create_app(cn)) as client:
         assert client.get("/federation/v1/limits").status_code == 401

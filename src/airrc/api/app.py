@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from airrc import __version__
 from airrc.api.deps import AdminDep, CurrentPrincipal, NodeDep, SessionDep, WatchOfficerDep
@@ -48,6 +49,7 @@ from airrc.federation.worker import FederationWorker, issue_ping
 from airrc.hotline import routes as hotline_routes
 from airrc.ledger import routes as ledger_routes
 from airrc.node import Node
+from airrc.routing import BodyRefused, BoundedJSONRoute, RowId
 from airrc.standards import routes as standards_routes
 from airrc.statements import parse_signed_statement, verify_statement
 from airrc.store.statements import StatementRow
@@ -75,6 +77,10 @@ _STATUS_BY_CLASS: tuple[tuple[type[Error], int], ...] = (
 )
 _STATUS_BY_CODE: dict[str, int] = {
     "input.malformed_json": 400,
+    "input.number_out_of_range": 400,
+    "input.nul_character": 400,
+    "input.bad_parameter": 400,
+    "ledger.malformed_request": 400,
     "ledger.unknown_log": 404,
     "ledger.not_cosigned": 404,
     "ledger.bad_signature": 403,
@@ -233,7 +239,7 @@ class UserPublic(BaseModel):
 
 
 def _routes() -> APIRouter:
-    router = APIRouter(prefix="/api/v1")
+    router = APIRouter(prefix="/api/v1", route_class=BoundedJSONRoute)
 
     @router.post("/auth/login", response_model=TokenResponse, tags=["auth"])
     def login(body: LoginRequest, node: NodeDep) -> TokenResponse:
@@ -296,7 +302,9 @@ def _routes() -> APIRouter:
         return [a.to_json() for a in node.alerts.list(session, include_acked=include_acked)]
 
     @router.post("/alerts/{alert_id}/ack", tags=["alerts"])
-    def ack_alert(alert_id: int, node: NodeDep, session: SessionDep, who: WatchOfficerDep) -> dict[str, Any]:
+    def ack_alert(
+        alert_id: RowId, node: NodeDep, session: SessionDep, who: WatchOfficerDep
+    ) -> dict[str, Any]:
         return node.alerts.ack(session, alert_id, by=who.username).to_json()
 
     @router.post("/federation/ping", tags=["federation"])
@@ -391,12 +399,17 @@ def create_app(node: Node, *, background: bool = False) -> FastAPI:
         where = ".".join(str(p) for p in first.get("loc", ()))
         if first.get("type") == "json_invalid":
             return error_response(400, "input.malformed_json", "malformed JSON")
+        if first.get("loc", ("",))[0] in ("query", "path", "header"):
+            # A bad id, cursor, number or time in the address is a bad request, not an unprocessable body.
+            return error_response(400, "input.bad_parameter", f"{where}: {first.get('msg', 'invalid')}")
         return error_response(422, "input.invalid", f"{where}: {first.get('msg', 'invalid')}")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)  # noqa: S101
-        codes = {404: "http.not_found", 405: "http.method_not_allowed"}
+        if isinstance(exc, BodyRefused):
+            return error_response(400, exc.code, str(exc.detail))
+        codes = {404: "http.not_found", 405: "http.method_not_allowed", 400: "input.malformed_body"}
         return error_response(exc.status_code, codes.get(exc.status_code, "http.error"), str(exc.detail))
 
     @app.exception_handler(Exception)
@@ -421,5 +434,39 @@ def create_app(node: Node, *, background: bool = False) -> FastAPI:
     app.include_router(exchange_routes.router)
     app.include_router(taxii_routes.router)
     app.include_router(standards_routes.router)
+    app.add_middleware(GuardEdges)
     app.add_middleware(BodySizeLimit, limit=node.settings.limits.max_request_bytes)
     return app
+
+
+class GuardEdges:
+    """NUL in the address is refused (PostgreSQL cannot compare text holding it); any exception no handler
+    took becomes our 500 error body here, inside the server's own error middleware, so the keep-alive
+    connection stays open and nothing of the exception leaks."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b""):
+            answer = error_response(400, "input.nul_character", "the address may not contain NUL")
+            await answer(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            if started:
+                raise
+            log.exception("unhandled %s on %s %s", type(exc).__name__, scope.get("method"), scope.get("path"))
+            await error_response(500, "internal.error", "internal error")(scope, receive, send)

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from airrc.api.deps import CurrentPrincipal, NodeDep
 from airrc.control.audit import audit, record_rows
 from airrc.control.policy import ControlError
 from airrc.errors import Error
+from airrc.routing import BoundedJSONRoute
 from airrc.statements import parse_signed_statement
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/control/v1", tags=["control"])
+router = APIRouter(prefix="/control/v1", tags=["control"], route_class=BoundedJSONRoute)
 
 
 class DecisionRequest(BaseModel):
@@ -139,8 +139,8 @@ def report_execution(
 def run_audit(
     node: NodeDep,
     principal: CurrentPrincipal,
-    since: Annotated[datetime | None, Query(alias="from")] = None,
-    until: Annotated[datetime | None, Query(alias="to")] = None,
+    since: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    until: Annotated[AwareDatetime | None, Query(alias="to")] = None,
 ) -> dict[str, Any]:
     principal.require("admin", "approver", "duty_officer", "observer")
     limit = node.settings.limits.max_statement_bytes

@@ -6,6 +6,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from typing import Any
 
 import rfc8785
@@ -37,10 +38,30 @@ def parse_json(data: bytes | str, *, max_bytes: int) -> Any:
             out[key] = val
         return out
 
+    if b"\\u0000" in raw and _ESCAPED_NUL.search(raw):
+        # PostgreSQL cannot store NUL in text, and no field of ours needs it: refused everywhere alike.
+        raise InputError("JSON strings may not contain NUL (\\u0000)", code="input.nul_character")
     try:
-        return json.loads(raw, object_pairs_hook=_no_duplicates)
+        return json.loads(raw, object_pairs_hook=_no_duplicates, parse_int=_bounded_int)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise InputError("malformed JSON", code="input.malformed_json") from exc
+
+
+MAX_JSON_INT = 2**63 - 1
+# \u0000 preceded by an even number of backslashes (an odd number would make it literal text).
+_ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
+
+
+def _bounded_int(text: str) -> int:
+    # Refused before int() is called: Python's own limit (4,300 digits) would raise a bare ValueError,
+    # and storage columns hold 64-bit integers.
+    value = int(text) if len(text) <= 20 else MAX_JSON_INT + 1
+    if not -MAX_JSON_INT <= value <= MAX_JSON_INT:
+        raise InputError(
+            f"a JSON integer is outside ±(2^63-1): {text[:24]}{'…' if len(text) > 24 else ''}",
+            code="input.number_out_of_range",
+        )
+    return value
 
 
 def b64encode(data: bytes) -> str:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 
 from airrc.api.auth import AuthenticatedPrincipal
@@ -15,10 +15,11 @@ from airrc.exchange.atlas import load_atlas
 from airrc.exchange.policy import PartnerPolicy
 from airrc.exchange.service import SearchQuery
 from airrc.node import Node
+from airrc.routing import MAX_ROW_ID, BoundedJSONRoute
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/exchange/v1", tags=["exchange"])
+router = APIRouter(prefix="/exchange/v1", tags=["exchange"], route_class=BoundedJSONRoute)
 READERS = ("admin", "analyst", "duty_officer", "observer")
 WRITERS = ("admin", "analyst")
 
@@ -63,12 +64,12 @@ def search_reports(
     technique: Annotated[str | None, Query(max_length=32)] = None,
     tlp: Annotated[str | None, Query(max_length=16)] = None,
     origin: Annotated[str | None, Query(max_length=64)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     status: Annotated[str | None, Query(max_length=12)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_ROW_ID)] = None,
 ) -> dict[str, Any]:
     """Filter reports (ours and received); page with ``after`` = the last ``key`` of the previous page."""
     principal.require(*READERS)

@@ -380,11 +380,12 @@ class ExchangeService:
     def get(self, session: Session, key_or_id: str | int, *, local_only: bool = False) -> ReportRow:
         query = select(ReportRow)
         text = str(key_or_id)
-        query = (
-            query.where(ReportRow.key == int(text))
-            if text.isdigit()
-            else query.where(ReportRow.report_id == text)
-        )
+        if text.isascii() and text.isdigit():
+            if len(text) > 19 or int(text) > 2**63 - 1:
+                raise NotFound(f"no report {text[:24]}", code="exchange.unknown_report")
+            query = query.where(ReportRow.key == int(text))
+        else:
+            query = query.where(ReportRow.report_id == text)
         if local_only:
             query = query.where(ReportRow.local.is_(True))
         row = session.scalars(query.order_by(ReportRow.local.desc())).first()

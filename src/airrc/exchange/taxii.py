@@ -25,6 +25,7 @@ from airrc.api.auth import AuthenticatedPrincipal
 from airrc.api.deps import CurrentPrincipal, NodeDep
 from airrc.errors import Error, Forbidden, InputError, NotFound
 from airrc.exchange.collections import STIX_MEDIA, Collection, TaxiiObject, TaxiiStatus, stamp, version_of
+from airrc.routing import MAX_ROW_ID, BoundedJSONRoute
 from airrc.store.db import utcnow
 
 __all__ = ["TAXII_MEDIA", "router"]
@@ -63,7 +64,7 @@ def _uncursor(text: str | None) -> int:
         seq = int(value)
     except ValueError as exc:
         raise InputError("the next cursor is not one this server gave", code="taxii.bad_cursor") from exc
-    if kind != "seq" or seq < 0:
+    if kind != "seq" or not 0 <= seq <= MAX_ROW_ID:
         raise InputError("the next cursor is not one this server gave", code="taxii.bad_cursor")
     return seq
 
@@ -97,7 +98,7 @@ def _select(session: Session, collection_id: str, f: Filters) -> tuple[list[Taxi
 
 # -- routes --------------------------------------------------------------------------------------------------
 
-router = APIRouter(prefix="/taxii2", tags=["taxii"])
+router = APIRouter(prefix="/taxii2", tags=["taxii"], route_class=BoundedJSONRoute)
 
 
 class TaxiiError(Error):
@@ -156,6 +157,8 @@ def _filters(
             after = datetime.fromisoformat(added_after.replace("Z", "+00:00"))
         except ValueError as exc:
             raise InputError("added_after is an RFC 3339 timestamp", code="taxii.bad_filter") from exc
+        if after.tzinfo is None or "T" not in added_after:
+            raise InputError("added_after is an RFC 3339 timestamp with a zone", code="taxii.bad_filter")
     return Filters(
         added_after=after,
         types=_split(params.getlist("match[type]")),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -11,6 +10,7 @@ from sqlalchemy import BigInteger, Integer, LargeBinary, String, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from airrc.crypto.canonical import parse_json
 from airrc.crypto.trust import NodeCard
 from airrc.errors import Error, InputError
 from airrc.federation.context import FederationComponent, FederationContext
@@ -101,10 +101,7 @@ class Inbox(FederationComponent):
         return True
 
     def parse_batch(self, body: bytes) -> list[Any]:
-        try:
-            doc = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-            raise InputError("malformed JSON", code="input.malformed_json") from exc
+        doc = parse_json(body, max_bytes=self.max_request_bytes)
         if (
             not isinstance(doc, dict)
             or not isinstance(doc.get("statements"), list)
@@ -214,28 +211,22 @@ class Inbox(FederationComponent):
         existing = session.scalar(
             select(StatementRow.digest).where(StatementRow.issuer == st.issuer, StatementRow.seq == st.seq)
         )
-        if existing is not None:
-            if existing != digest:
-                result.equivocations.append(
-                    Equivocation(
-                        issuer=sender.id,
-                        seq=st.seq,
-                        stored_digest=existing,
-                        offered_digest=digest,
-                        offered=signed.canonical(),
-                        detected_at=utcnow(),
-                    )
+        # The same seq with another digest, stored before or earlier in this batch: evidence and an alert.
+        earlier = existing if existing is not None else pending.get((st.issuer, st.seq))
+        if earlier is not None and earlier != digest:
+            result.equivocations.append(
+                Equivocation(
+                    issuer=sender.id,
+                    seq=st.seq,
+                    stored_digest=earlier,
+                    offered_digest=digest,
+                    offered=signed.canonical(),
+                    detected_at=utcnow(),
                 )
-                raise InputError(
-                    f"{sender.name} reused seq {st.seq} for a different statement",
-                    code="federation.equivocation",
-                )
-        elif (st.issuer, st.seq) in pending:
-            if pending[(st.issuer, st.seq)] != digest:
-                raise InputError(
-                    f"the batch carries two statements with seq {st.seq}", code="federation.equivocation"
-                )
-        else:
+            )
+            where = "an earlier statement" if existing is not None else "another statement in this batch"
+            raise InputError(f"{sender.name} reused seq {st.seq} of {where}", code="federation.equivocation")
+        if earlier is None:
             pending[(st.issuer, st.seq)] = digest
             new.append(signed)
         result.accepted.append(digest)

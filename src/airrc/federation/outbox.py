@@ -7,7 +7,6 @@ Per peer, items go in order: a failing head item holds back the ones after it.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -35,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from airrc.crypto.canonical import parse_json
 from airrc.crypto.trust import NodeCard
 from airrc.errors import Error, InputError
 from airrc.federation.context import FederationComponent, FederationContext
@@ -63,6 +63,8 @@ LIMITS_PATH = "/federation/v1/limits"
 LIMITS_TTL_SECONDS = 600.0
 # When a peer does not say (an older node, or unreachable), ours are assumed, and it is asked again soon.
 ASSUMED_LIMITS_TTL_SECONDS = 60.0
+# A peer's signed answer (a page of catch-up, an evaluation log) is read whole; beyond this it is refused.
+MAX_ANSWER_BYTES = 512 * 1024 * 1024
 BATCH_FRAME = len(b'{"statements":[]}')
 TOO_LARGE = "413 request too large"
 
@@ -568,10 +570,10 @@ def read_signed_answer(
         max_age=max_age,
     )
     try:
-        doc = json.loads(response.content)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        doc = parse_json(response.content, max_bytes=MAX_ANSWER_BYTES)
+    except InputError as exc:
         raise FederationError(
-            f"the answer of {peer.name} is not JSON", code="federation.bad_response"
+            f"the answer of {peer.name} is not JSON we accept: {exc.code}", code="federation.bad_response"
         ) from exc
     if not isinstance(doc, dict):
         raise FederationError(f"the answer of {peer.name} is not an object", code="federation.bad_response")

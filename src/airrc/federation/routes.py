@@ -18,10 +18,11 @@ from airrc.errors import UnknownIssuer
 from airrc.federation.httpsig import FederationAuthError, sign_response, verify_request
 from airrc.federation.sync import statements_for
 from airrc.node import Node
+from airrc.routing import BoundedJSONRoute
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/federation/v1", tags=["federation"])
+router = APIRouter(prefix="/federation/v1", tags=["federation"], route_class=BoundedJSONRoute)
 
 
 def _authenticate(

@@ -10,10 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from airrc.api.deps import NodeDep, WatchOfficerDep
 from airrc.hotline.formats import Language
 from airrc.hotline.transcript import export_transcript
+from airrc.routing import BoundedJSONRoute
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/hotline/v1", tags=["hotline"])
+router = APIRouter(prefix="/hotline/v1", tags=["hotline"], route_class=BoundedJSONRoute)
 LangQuery = Annotated[Literal["en", "zh", "both"], Query()]
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "format_checkpoint",
     "parse_checkpoint_text",
     "parse_note",
+    "parse_tree_size",
     "sign_checkpoint",
     "verify_checkpoint",
     "verify_cosignature",
@@ -89,6 +90,16 @@ class Cosignature:
     line: str
 
 
+def parse_tree_size(text: str) -> int | None:
+    """A tree size as C2SP notes write it: ASCII digits, no leading zero, below 2^63; else None."""
+    if not 0 < len(text) <= 19 or not text.isascii() or not text.isdigit():
+        return None
+    if text != "0" and text.startswith("0"):
+        return None
+    size = int(text)
+    return size if size < 2**63 else None
+
+
 def format_checkpoint(checkpoint: Checkpoint) -> str:
     return f"{checkpoint.origin}\n{checkpoint.size}\n{base64.b64encode(checkpoint.root).decode()}\n"
 
@@ -140,11 +151,11 @@ def parse_checkpoint_text(text: str) -> Checkpoint:
     origin, size_text, root_text = lines[:3]
     if not origin or any(ch.isspace() for ch in origin):
         raise NoteError("checkpoint origin is empty or has spaces", code="ledger.malformed_checkpoint")
-    if not size_text.isascii() or not size_text.isdigit() or (size_text != "0" and size_text.startswith("0")):
-        raise NoteError("checkpoint size is not a canonical decimal", code="ledger.malformed_checkpoint")
-    size = int(size_text)
-    if size >= 2**63:
-        raise NoteError("checkpoint size is out of range", code="ledger.malformed_checkpoint")
+    size = parse_tree_size(size_text)
+    if size is None:
+        raise NoteError(
+            "checkpoint size is not a canonical decimal below 2^63", code="ledger.malformed_checkpoint"
+        )
     try:
         root = base64.b64decode(root_text, validate=True)
     except (binascii.Error, ValueError) as exc:

@@ -11,13 +11,14 @@ from starlette.concurrency import run_in_threadpool
 
 from airrc.api.deps import NodeDep, ReadSessionDep, SessionDep
 from airrc.ledger.witness import StaleSize, parse_add_checkpoint
+from airrc.routing import BoundedJSONRoute
 
 __all__ = ["MAX_ENTRIES_PER_REQUEST", "router"]
 
 MAX_ENTRIES_PER_REQUEST = 1000
 SIZE = Annotated[int, Query(ge=0, le=2**63 - 1)]
 
-router = APIRouter(prefix="/ledger/v1", tags=["ledger"])
+router = APIRouter(prefix="/ledger/v1", tags=["ledger"], route_class=BoundedJSONRoute)
 
 
 def _b64(items: list[bytes]) -> list[str]:

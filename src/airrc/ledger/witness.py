@@ -26,6 +26,7 @@ from airrc.ledger.checkpoint import (
     SignedNote,
     cosign,
     parse_note,
+    parse_tree_size,
     verify_checkpoint,
 )
 from airrc.ledger.merkle import HASH_SIZE, verify_consistency
@@ -137,13 +138,11 @@ def parse_add_checkpoint(body: bytes) -> tuple[int, list[bytes], SignedNote]:
         )
     lines = head.split("\n")
     first = lines[0]
-    if (
-        not first.startswith("old ")
-        or not first[4:].isdigit()
-        or (first[4:] != "0" and first[4:].startswith("0"))
-    ):
-        raise LedgerError("request must start with 'old SIZE'", code="ledger.malformed_request")
-    old_size = int(first[4:])
+    old_size = parse_tree_size(first[4:]) if first.startswith("old ") else None
+    if old_size is None:
+        raise LedgerError(
+            "request must start with 'old SIZE' (ASCII digits, below 2^63)", code="ledger.malformed_request"
+        )
     if len(lines) - 1 > MAX_PROOF_LINES:
         raise LedgerError("too many consistency proof lines", code="ledger.malformed_request")
     proof = []

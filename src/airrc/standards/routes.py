@@ -15,11 +15,12 @@ from starlette.concurrency import run_in_threadpool
 
 from airrc.api.auth import AuthenticatedPrincipal
 from airrc.api.deps import NodeDep, ReadSessionDep, require_roles
+from airrc.routing import BoundedJSONRoute
 from airrc.standards.catalog import FRAMEWORK_IDS, crosswalk, uncovered_domains
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/standards/v1", tags=["standards"])
+router = APIRouter(prefix="/standards/v1", tags=["standards"], route_class=BoundedJSONRoute)
 EvaluatorDep = Annotated[AuthenticatedPrincipal, Depends(require_roles("admin", "evaluator"))]
 ReaderDep = Annotated[
     AuthenticatedPrincipal, Depends(require_roles("admin", "evaluator", "analyst", "observer", "approver"))

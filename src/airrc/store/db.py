@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event, text
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -51,6 +52,19 @@ class Base(DeclarativeBase):
     """Declarative base; each package declares its own tables on it."""
 
 
+def _create_private(url: str) -> None:
+    """Create a SQLite database file readable by its owner only; SQLite gives its -wal and -shm files the
+    same mode. An existing file is narrowed to 0600 as well."""
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:") or not Path(path).parent.is_dir():
+        return
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 class Store:
     """A database behind one engine, with short write transactions."""
 
@@ -59,6 +73,7 @@ class Store:
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if self.is_sqlite:
+            _create_private(url)
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         else:
             kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=10)
