@@ -67,3 +67,20 @@ def test_forged_rotation_and_conflicting_card_are_refused(node, peer):
     assert err.value.code == "trust.card_conflict"
     with node.store.session() as session:
         assert node.trust.current(session, genesis.id) == rotated
+
+
+def test_a_second_node_with_a_pinned_name_is_refused_and_a_rotation_keeps_it(node, peer):
+    _, _, genesis, rotated = peer
+    impostor = make_genesis_card(NodeIdentity.generate(), name="cn-aisi", valid_from=genesis.valid_from)
+    own_name = make_genesis_card(NodeIdentity.generate(), name=node.name, valid_from=genesis.valid_from)
+    with node.store.session() as session:
+        node.trust.pin_chain(session, [genesis])
+    for clash in (impostor, own_name):
+        with pytest.raises(Conflict) as err, node.store.session() as session:
+            node.trust.pin_chain(session, [clash])
+        assert err.value.code == "trust.name_taken"
+    with node.store.session() as session:
+        node.trust.pin_chain(session, [rotated])
+        assert node.trust.resolve(session, "cn-aisi").id == genesis.id
+        assert node.trust.resolve(session, genesis.id).serial == 1
+        assert [c.id for c in node.trust.peers(session)] == [genesis.id]

@@ -231,7 +231,9 @@ class Report(BaseModel):
     confidence: int = Field(default=50, ge=0, le=100)
     tlp: Tlp = "amber"
     share_with: tuple[str, ...] = Field(
-        default=(), max_length=64, description="the named partners of an AMBER+STRICT report (names or ids)"
+        default=(),
+        max_length=64,
+        description="the named partners of an AMBER+STRICT report (names or ids; stored as ids)",
     )
     jurisdiction: Jurisdiction
     personal_names: tuple[str, ...] = Field(

@@ -110,7 +110,8 @@ def decide(
         return withheld("policy.no_policy")
     if TLP_ORDER[report.tlp] > TLP_ORDER[policy.max_tlp]:
         return withheld("policy.above_max_tlp")
-    if report.tlp == "amber+strict" and not {partner_id, partner_name} & set(report.share_with):
+    # share_with holds pinned ids (names were resolved when the draft was saved): a name never matches.
+    if report.tlp == "amber+strict" and partner_id not in report.share_with:
         return withheld("tlp.amber_strict_not_named")
     if policy.categories is not None and not set(report.categories) & set(policy.categories):
         return withheld("policy.category_not_allowed")

@@ -185,7 +185,7 @@ def set_policy(
     principal.require("admin")
     with node.store.session() as session:
         card = node.exchange.set_policy(session, partner, policy)
-        return {"partner": card.name, "policy": policy.model_dump(mode="json")}
+        return {"partner": card.name, "partner_id": card.id, "policy": policy.model_dump(mode="json")}
 
 
 @router.get("/policies")
@@ -193,8 +193,12 @@ def policies(node: NodeDep, principal: CurrentPrincipal) -> dict[str, Any]:
     principal.require(*WRITERS)
     with node.store.read_session() as session:
         names = node.names(session)
+        # Keyed by node id (a name is shown, never used as a key).
         return {
-            names.get(k, k): v.model_dump(mode="json") for k, v in node.exchange.policies(session).items()
+            "policies": [
+                {"partner_id": k, "partner": names.get(k), "policy": v.model_dump(mode="json")}
+                for k, v in sorted(node.exchange.policies(session).items())
+            ]
         }
 
 

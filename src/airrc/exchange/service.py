@@ -295,9 +295,14 @@ class ExchangeService:
     # -- policies ------------------------------------------------------------------------------------------
 
     def _partner(self, session: Session, who: str) -> NodeCard:
-        if len(who) == 64 and all(c in "0123456789abcdef" for c in who):
-            return self.trust.current(session, who)
-        return self.trust.by_name(session, who)
+        return self.trust.resolve(session, who)
+
+    def _with_partner_ids(self, session: Session, report: Report) -> Report:
+        """``share_with`` resolved once, here, to pinned node ids: names are never matched later."""
+        if not report.share_with:
+            return report
+        ids = tuple(dict.fromkeys(self._partner(session, who).id for who in report.share_with))
+        return report.model_copy(update={"share_with": ids})
 
     def set_policy(self, session: Session, partner: str, policy: PartnerPolicy) -> NodeCard:
         card = self._partner(session, partner)
@@ -321,7 +326,9 @@ class ExchangeService:
         """A new draft from JSON (``report_id`` and ``version`` are assigned here)."""
         if not isinstance(doc, dict):
             raise ExchangeError("a report is a JSON object")
-        report = parse_report({**doc, "report_id": str(uuid.uuid4()), "version": 1})
+        report = self._with_partner_ids(
+            session, parse_report({**doc, "report_id": str(uuid.uuid4()), "version": 1})
+        )
         now = utcnow()
         row = ReportRow(
             report_id=report.report_id,
@@ -345,7 +352,9 @@ class ExchangeService:
         version = row.version if row.status == "draft" else row.version + 1
         if not isinstance(doc, dict):
             raise ExchangeError("a report is a JSON object")
-        report = parse_report({**doc, "report_id": row.report_id, "version": version})
+        report = self._with_partner_ids(
+            session, parse_report({**doc, "report_id": row.report_id, "version": version})
+        )
         for name, value in self._columns(report, utcnow()).items():
             setattr(row, name, value)
         row.version, row.status = version, "draft"

@@ -76,6 +76,8 @@ class TrustStore:
         pinned = {
             r.serial: r for r in session.scalars(select(PinnedCard).where(PinnedCard.node_id == node_id))
         }
+        for card in chain:
+            self._ensure_name_free(session, card)
         previous: NodeCard | None = None
         for card in chain:
             existing = pinned.get(card.serial)
@@ -112,6 +114,27 @@ class TrustStore:
             self._current.pop(node_id, None)
         return chain[-1]
 
+    @staticmethod
+    def _ensure_name_free(session: Session, card: NodeCard) -> None:
+        """A name speaks for one node only: policies, audiences and commands resolve names to ids."""
+        holder = session.scalar(
+            select(PinnedCard.node_id)
+            .where(PinnedCard.name == card.name, PinnedCard.node_id != card.id)
+            .limit(1)
+        )
+        if holder is not None:
+            raise Conflict(
+                f"the name {card.name!r} is already pinned for node {holder[:16]}…; a node keeps its name "
+                "across rotations, another node needs another name",
+                code="trust.name_taken",
+            )
+
+    def resolve(self, session: Session, who: str) -> NodeCard:
+        """The pinned node named by ``who``: its 64-hex id, or its (unique) name."""
+        if len(who) == 64 and all(c in "0123456789abcdef" for c in who):
+            return self.current(session, who)
+        return self.by_name(session, who)
+
     def current(self, session: Session, node_id: str) -> NodeCard:
         """The latest pinned card of ``node_id``; cached briefly, since pins made by another process
         (``airrc card import`` beside a running server) must show up without a restart."""
@@ -137,12 +160,19 @@ class TrustStore:
         return row.card()
 
     def by_name(self, session: Session, name: str) -> NodeCard:
-        row = session.scalar(
-            select(PinnedCard).where(PinnedCard.name == name).order_by(PinnedCard.serial.desc()).limit(1)
+        rows = list(
+            session.scalars(
+                select(PinnedCard).where(PinnedCard.name == name).order_by(PinnedCard.serial.desc())
+            )
         )
-        if row is None:
+        if not rows:
             raise UnknownIssuer(f"no pinned node named {name!r}", code="trust.unknown_peer")
-        return row.card()
+        if len({r.node_id for r in rows}) > 1:
+            # Pinned before names were unique: refuse to guess which node is meant.
+            raise Conflict(
+                f"the name {name!r} is pinned for several nodes; use an id", code="trust.ambiguous_name"
+            )
+        return rows[0].card()
 
     def chain(self, session: Session, node_id: str) -> list[NodeCard]:
         rows = session.scalars(

@@ -222,9 +222,7 @@ class HotlineService:
     # -- channels ------------------------------------------------------------------------------------------
 
     def _resolve(self, session: Session, who: str) -> NodeCard:
-        if len(who) == 64 and all(c in "0123456789abcdef" for c in who):
-            return self.trust.current(session, who)
-        return self.trust.by_name(session, who)
+        return self.trust.resolve(session, who)
 
     def open_channel(
         self,
