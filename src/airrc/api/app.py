@@ -7,9 +7,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, generate_latest
@@ -54,7 +54,7 @@ from airrc.standards import routes as standards_routes
 from airrc.statements import parse_signed_statement, verify_statement
 from airrc.store.statements import StatementRow
 
-__all__ = ["create_app", "status_for"]
+__all__ = ["create_app", "statement_readers", "status_for"]
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,23 @@ _STATUS_BY_CODE: dict[str, int] = {
     "taxii.bad_filter": 400,
     "taxii.bad_envelope": 400,
 }
+
+
+# Who may read a stored statement, by the mechanism of its kind: the roles of that mechanism's own routes.
+_READERS_BY_MECHANISM: dict[str, tuple[str, ...]] = {
+    "exchange": exchange_routes.READERS,
+    "hotline": hotline_routes.READERS,
+    "control": control_routes.READERS,
+    "standards": standards_routes.READERS,
+    "node": ("admin", "duty_officer", "analyst", "evaluator", "approver", "observer"),
+    "ledger": ("admin", "duty_officer", "analyst", "evaluator", "approver", "observer"),
+    "federation": ("admin", "duty_officer"),
+}
+
+
+def statement_readers(kind: str) -> tuple[str, ...]:
+    """The roles that may read a statement of ``kind``; a kind of no known mechanism: admins only."""
+    return _READERS_BY_MECHANISM.get(kind.partition(".")[0], ("admin",))
 
 
 def status_for(error: Error) -> int:
@@ -316,9 +333,15 @@ def _routes() -> APIRouter:
 
     @router.get("/statements/{statement_id}", tags=["statements"])
     def get_statement(
-        statement_id: str, node: NodeDep, session: SessionDep, _: CurrentPrincipal
+        statement_id: Annotated[str, Path(max_length=64)],
+        node: NodeDep,
+        session: SessionDep,
+        principal: CurrentPrincipal,
     ) -> dict[str, Any]:
-        return node.statements.get(session, statement_id).to_json()
+        """One statement, to those who may read its mechanism's records through that mechanism's routes."""
+        signed = node.statements.get(session, statement_id)
+        principal.require(*statement_readers(signed.statement.kind))
+        return signed.to_json()
 
     @router.post("/statements/verify", tags=["statements"])
     async def verify(request: Request, node: NodeDep, _: CurrentPrincipal) -> dict[str, Any]:

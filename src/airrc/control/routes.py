@@ -16,6 +16,8 @@ from airrc.statements import parse_signed_statement
 
 __all__ = ["router"]
 
+# Who may read decisions and their statements.
+READERS = ("approver", "admin", "duty_officer", "ai_system", "observer")
 router = APIRouter(prefix="/control/v1", tags=["control"], route_class=BoundedJSONRoute)
 
 
@@ -80,7 +82,7 @@ def request_decision(body: DecisionRequest, node: NodeDep, principal: CurrentPri
 def list_decisions(
     node: NodeDep, principal: CurrentPrincipal, state: Annotated[str | None, Query(max_length=16)] = None
 ) -> list[dict[str, Any]]:
-    principal.require("approver", "admin", "duty_officer", "ai_system", "observer")
+    principal.require(*READERS)
     with node.store.session() as session:
         node.control.settle_expired(session)
         return [d.to_json() for d in node.control.decisions(session, state=state)]
@@ -88,7 +90,7 @@ def list_decisions(
 
 @router.get("/decisions/{decision_id}")
 def get_decision(decision_id: str, node: NodeDep, principal: CurrentPrincipal) -> dict[str, Any]:
-    principal.require("approver", "admin", "duty_officer", "ai_system", "observer")
+    principal.require(*READERS)
     with node.store.session() as session:
         node.control.settle_expired(session)
         decision = node.control.get(session, decision_id)

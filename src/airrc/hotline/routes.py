@@ -15,6 +15,8 @@ from airrc.routing import BoundedJSONRoute
 __all__ = ["router"]
 
 router = APIRouter(prefix="/hotline/v1", tags=["hotline"], route_class=BoundedJSONRoute)
+# Who may read hotline statements (the routes take WatchOfficerDep: the same roles).
+READERS = ("admin", "duty_officer")
 LangQuery = Annotated[Literal["en", "zh", "both"], Query()]
 
 

@@ -22,9 +22,8 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/standards/v1", tags=["standards"], route_class=BoundedJSONRoute)
 EvaluatorDep = Annotated[AuthenticatedPrincipal, Depends(require_roles("admin", "evaluator"))]
-ReaderDep = Annotated[
-    AuthenticatedPrincipal, Depends(require_roles("admin", "evaluator", "analyst", "observer", "approver"))
-]
+READERS = ("admin", "evaluator", "analyst", "observer", "approver")
+ReaderDep = Annotated[AuthenticatedPrincipal, Depends(require_roles(*READERS))]
 
 
 class PlanRequest(BaseModel):
