@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from airrc.errors import Conflict, Error, NotFound
 from airrc.exchange.policy import PartnerPolicy
-from airrc.exchange.service import ReportRow, SearchQuery
+from airrc.exchange.service import ExchangeBody, ReportRow, SearchQuery
 from airrc.federation.outbox import OutboxItem
 from airrc.store.statements import StatementRow
 from tests.exchange.reports import grid_report
@@ -76,10 +76,21 @@ def test_a_report_reaches_each_partner_as_its_policy_allows(net: Net) -> None:
         assert row.report().severity == "critical"
 
     with us.store.session() as s:
-        us.exchange.revoke(s, str(key), "retracted after review")
+        (revocation,) = us.exchange.revoke(
+            s, str(key), "retracted after review by Jane Doe, jane@grid.example"
+        )
     net.relay()
     with cn.store.read_session() as s:
         assert cn.exchange.search(s, SearchQuery())[0].status == "revoked"
+        stored = s.scalar(select(StatementRow).where(StatementRow.statement_id == revocation))
+        # AMBER: the reason travels sealed, like the report; what is sealed was scrubbed first.
+        assert b"retracted" not in stored.data
+        assert "reason" not in stored.signed(max_bytes=1 << 20).statement.body
+        opened = cn.exchange._open(
+            stored.signed(max_bytes=1 << 20),
+            ExchangeBody.model_validate(stored.signed(max_bytes=1 << 20).statement.body).sealed,
+        )
+    assert opened == {"reason": "retracted after review by [name], [email]"}
     with us.store.session() as s, pytest.raises(NotFound) as unknown:
         us.exchange.revoke(s, "00000000-0000-4000-8000-000000000000", "x")
     assert unknown.value.code == "exchange.unknown_report"

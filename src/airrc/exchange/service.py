@@ -40,7 +40,7 @@ from airrc.crypto.trust import NodeCard
 from airrc.errors import Conflict, Forbidden, NotFound
 from airrc.exchange.collections import TaxiiStore
 from airrc.exchange.model import ExchangeError, Report, parse_report
-from airrc.exchange.policy import PartnerPolicy, SharingDecision, decide
+from airrc.exchange.policy import PartnerPolicy, SharingDecision, decide, scrub_text
 from airrc.exchange.stix import bundle_to_reports, check_bundle, report_to_bundle
 from airrc.federation.peers import TrustStore
 from airrc.statements import SignedStatement, format_timestamp, register_kind
@@ -493,6 +493,27 @@ class ExchangeService:
             self.create(session, draft) for draft in bundle_to_reports(bundle, origin_country=origin_country)
         ]
 
+    def _seal(self, session: Session, doc: dict[str, Any], partner_id: str) -> dict[str, Any]:
+        return seal(
+            doc,
+            sender=self.identity,
+            sender_id=self.node_id,
+            recipients={partner_id: self.trust.current(session, partner_id).keys},
+            kind="exchange.report",
+        ).model_dump(mode="json")
+
+    def _open(self, signed: SignedStatement, sealed: SealedBody) -> Any:
+        st = signed.statement
+        return open_sealed(
+            sealed,
+            recipient=self.identity,
+            recipient_id=self.node_id,
+            sender_id=st.issuer,
+            sender_verifier=self.trust.verifier_for(st.issuer, st.issued_at_datetime),
+            kind="exchange.report",
+            max_bytes=self.max_statement_bytes,
+        )
+
     def _body(
         self, session: Session, report: Report, action: str, decision: SharingDecision
     ) -> dict[str, Any]:
@@ -500,14 +521,7 @@ class ExchangeService:
         if report.tlp in ("clear", "green"):
             body["report"] = decision.view
         else:
-            card_keys = {decision.partner_id: self.trust.current(session, decision.partner_id).keys}
-            body["sealed"] = seal(
-                decision.view,
-                sender=self.identity,
-                sender_id=self.node_id,
-                recipients=card_keys,
-                kind="exchange.report",
-            ).model_dump(mode="json")
+            body["sealed"] = self._seal(session, decision.view or {}, decision.partner_id)
         return body
 
     def revoke(self, session: Session, key_or_id: str, reason: str) -> list[str]:
@@ -519,20 +533,17 @@ class ExchangeService:
             set(session.scalars(select(ShareRow.partner_id).where(ShareRow.report_key == row.key)))
         )
         report = row.report()
-        drafts = [
-            Draft(
-                kind="exchange.report",
-                audience=[partner],
-                body={
-                    "report_id": row.report_id,
-                    "version": row.version,
-                    "action": "revoke",
-                    "reason": reason,
-                },
-                tlp="amber" if report.tlp == "red" else report.tlp,
-            )
-            for partner in partners
-        ]
+        tlp = "amber" if report.tlp == "red" else report.tlp
+        # The reason is free text: scrubbed like the report's own text, and sealed from AMBER up like it.
+        said = {"reason": scrub_text(reason, report.personal_names)}
+        drafts = []
+        for partner in partners:
+            body: dict[str, Any] = {"report_id": row.report_id, "version": row.version, "action": "revoke"}
+            if tlp in ("clear", "green"):
+                body.update(said)
+            else:
+                body["sealed"] = self._seal(session, said, partner)
+            drafts.append(Draft(kind="exchange.report", audience=[partner], body=body, tlp=tlp))
         signed = self.statements.issue_many(session, drafts)
         row.status, row.updated_at = "revoked", utcnow()
         return [s.statement.id for s in signed]
@@ -548,21 +559,18 @@ class ExchangeService:
         row = session.scalar(
             select(ReportRow).where(ReportRow.origin == st.issuer, ReportRow.report_id == body.report_id)
         )
+        opened = self._open(signed, body.sealed) if body.sealed is not None else None
         if body.action == "revoke":
+            if st.tlp not in ("clear", "green") and (body.reason is not None or opened is None):
+                raise ExchangeError("an AMBER revocation carries its reason sealed", code="exchange.unsealed")
+            if opened is not None and not (
+                isinstance(opened, dict) and set(opened) == {"reason"} and isinstance(opened["reason"], str)
+            ):
+                raise ExchangeError("a sealed revocation holds only its reason", code="exchange.malformed")
             if row is not None:
                 row.status, row.updated_at = "revoked", utcnow()
             return
-        doc = body.report
-        if body.sealed is not None:
-            doc = open_sealed(
-                body.sealed,
-                recipient=self.identity,
-                recipient_id=self.node_id,
-                sender_id=st.issuer,
-                sender_verifier=self.trust.verifier_for(st.issuer, st.issued_at_datetime),
-                kind="exchange.report",
-                max_bytes=self.max_statement_bytes,
-            )
+        doc = opened if opened is not None else body.report
         report = parse_report(doc, received=True)
         if report.report_id != body.report_id or report.version != body.version:
             raise ExchangeError("the report does not match its statement", code="exchange.mismatch")
