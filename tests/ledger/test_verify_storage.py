@@ -82,3 +82,30 @@ def test_missing_tile_is_named(busy_node):
     with busy_node.store.session() as s:
         s.delete(s.get(LedgerTile, (0, 1)))
     _expect_failure(busy_node, "level 0")
+
+
+def test_tampered_digest_column_is_named(busy_node):
+    with busy_node.store.session() as s:
+        row = s.scalar(select(StatementRow).where(StatementRow.log_index == 7))
+        row.digest = "0" * 64
+        statement_id = row.statement_id
+    _expect_failure(busy_node, f"statement {statement_id}: its digest column")
+
+
+def test_tampered_received_statement_is_named(make_node, busy_node):
+    from tests.federation.test_inbox import _statement
+
+    peer = make_node("cn-verify")
+    with busy_node.store.session() as s:
+        busy_node.trust.pin_chain(s, peer.card_chain())
+    received = _statement(peer, 1, busy_node, {"said": "original"})
+    with busy_node.store.read_session() as s:
+        card = busy_node.trust.current(s, peer.id)
+    assert busy_node.inbox.accept(card, [received.to_json()], receipt=False).accepted
+    busy_node.verify_ledger()
+    with busy_node.store.session() as s:
+        row = s.scalar(select(StatementRow).where(StatementRow.statement_id == received.statement.id))
+        # A consistent forgery: bytes and digest column changed together, so only the signature tells.
+        row.data = row.data.replace(b"original", b"tampered")
+        row.digest = hashlib.sha256(row.data).hexdigest()
+    _expect_failure(busy_node, f"received statement {received.statement.id} no longer verifies")

@@ -91,3 +91,18 @@ def test_two_processes_issue_concurrently_without_gaps(make_node, pg_url):
         )
     assert seqs == list(range(1, len(seqs) + 1))
     assert len(seqs) == 1 + 2 * per_process  # the roster statement from init, then both workers
+
+
+def test_every_file_in_a_new_home_is_the_owners_only(tmp_path):
+    import os
+    import stat
+
+    from tests.conftest import cli
+
+    home = tmp_path / "us-perms"
+    cli("init", "--name", "us-perms", home=home)
+    cli("ledger", "status", home=home)
+    files = [p for p in home.rglob("*") if p.is_file()]
+    assert any(p.name == "node.db" for p in files)
+    loose = {str(p.relative_to(home)): oct(stat.S_IMODE(os.stat(p).st_mode)) for p in files}
+    assert all(mode == "0o600" for mode in loose.values()), loose
