@@ -263,6 +263,34 @@ def user_list(home: HomeOpt = None) -> None:
     out.print(table)
 
 
+@user_app.command("disable")
+def user_disable(username: Annotated[str, typer.Argument()], home: HomeOpt = None) -> None:
+    """Disable a person or AI system: every token revoked, a person's key inactive in a new roster."""
+    node = _open(home)
+    with node.store.session() as session:
+        row = node.set_user_active(session, username, False)
+    out.print(f"[yellow]disabled[/yellow] {row.username}; its tokens are revoked")
+
+
+@user_app.command("enable")
+def user_enable(username: Annotated[str, typer.Argument()], home: HomeOpt = None) -> None:
+    """Enable a principal again; also clears a login lock-out."""
+    node = _open(home)
+    with node.store.session() as session:
+        row = node.set_user_active(session, username, True)
+    out.print(f"[green]enabled[/green] {row.username}")
+
+
+@user_app.command("unlock")
+def user_unlock(username: Annotated[str, typer.Argument()], home: HomeOpt = None) -> None:
+    """Clear a user's failed logins and lock-out."""
+    node = _open(home)
+    with node.store.session() as session:
+        node.principals.get(session, username)
+        node.throttle.unlock(session, username)
+    out.print(f"[green]unlocked[/green] {username}")
+
+
 @service_app.command("add")
 def service_add(
     name: Annotated[str, typer.Argument()],
@@ -281,7 +309,10 @@ def token_create(
     principal: Annotated[
         str, typer.Option("--principal", help="User or AI system the token acts for.")
     ] = "admin",
-    expires: Annotated[float, typer.Option(help="Lifetime in days.")] = 30,
+    expires: Annotated[
+        float | None,
+        typer.Option(help="Lifetime in days (default 30; 1 for a token that can sign, at most 7)."),
+    ] = None,
     password_stdin: Annotated[
         bool,
         typer.Option("--password-stdin", help="Unlock the user's personal key with the password on stdin."),
@@ -295,10 +326,56 @@ def token_create(
         row = node.principals.get(session, principal)
         if password is not None:
             node.principals.check_password(session, principal, password)
-        token = node.principals.create_token(
-            session, row, lifetime=timedelta(days=expires), password=password
-        )
+        days = expires if expires is not None else (1 if password is not None else 30)
+        token = node.principals.create_token(session, row, lifetime=timedelta(days=days), password=password)
     sys.stdout.write(token + "\n")
+
+
+@token_app.command("list")
+def token_list(
+    principal: Annotated[str | None, typer.Option("--principal", help="Only this principal's.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """List tokens (ids, never secrets): whose, whether they can sign, expiry, revoked."""
+    node = _open(home)
+    with node.store.session() as session:
+        rows = node.principals.tokens(session, principal)
+    if as_json:
+        docs = [
+            {
+                "id": t.id,
+                "principal": u,
+                "can_sign": t.wrapped_key is not None,
+                "expires_at": t.expires_at.isoformat(),
+                "revoked": t.revoked,
+            }
+            for t, u in rows
+        ]
+        sys.stdout.write(json.dumps(docs) + "\n")
+        return
+    table = Table("id", "principal", "kind", "can sign", "expires", "revoked")
+    for t, u in rows:
+        table.add_row(
+            t.id,
+            u,
+            t.kind,
+            "yes" if t.wrapped_key else "no",
+            t.expires_at.isoformat()[:19],
+            "yes" if t.revoked else "",
+        )
+    out.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(help="A token id (from token list).")], home: HomeOpt = None
+) -> None:
+    """Revoke a token at once."""
+    node = _open(home)
+    with node.store.session() as session:
+        node.principals.revoke(session, token_id)
+    out.print(f"[yellow]revoked[/yellow] token {token_id}")
 
 
 @db_app.command("upgrade")

@@ -48,6 +48,7 @@ __all__ = [
     "StandardsError",
     "StatementError",
     "StoreError",
+    "Throttled",
     "TrustError",
     "UnknownIssuer",
     "first_problem",
@@ -139,6 +140,16 @@ class AuthError(Error):
 
 class Forbidden(AuthError):
     default_code = "auth.forbidden"
+
+
+class Throttled(AuthError):
+    """A login refused before its password is checked: too many recent failures, or locked out."""
+
+    default_code = "auth.throttled"
+
+    def __init__(self, message: str, *, retry_after: int, code: str = "auth.throttled") -> None:
+        super().__init__(message, code=code, retry_after=retry_after)
+        self.retry_after = retry_after
 
 
 class NotFound(Error):

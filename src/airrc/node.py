@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session
 
 from airrc.alerts import AlertNotifier, Alerts
 from airrc.api.auth import PrincipalRow, Principals
+from airrc.api.throttle import LoginThrottle
 from airrc.config import Settings
 from airrc.control.policy import load_catalog
 from airrc.control.service import ControlService
 from airrc.crypto.canonical import canonical_bytes, parse_json
 from airrc.crypto.keys import NodeIdentity, write_private_file
 from airrc.crypto.trust import NodeCard, make_genesis_card, verify_card
-from airrc.errors import ConfigError, LedgerError
+from airrc.errors import AuthError, ConfigError, LedgerError
 from airrc.exchange.collections import TaxiiStore
 from airrc.exchange.service import ExchangeService
 from airrc.federation.context import FederationContext
@@ -70,6 +71,7 @@ class Node:
         )
         self.alerts = Alerts(AlertNotifier(settings.alert_webhook_url, settings.alert_command))
         self.principals = principals or Principals()
+        self.throttle = LoginThrottle()
         self.log = TransparencyLog(self.card.origin, self.identity)
         self.witness = Witness(
             name=self.card.origin,
@@ -231,6 +233,38 @@ class Node:
         row = self.principals.add_user(session, username, password, roles)
         self.publish_roster(session)
         return row
+
+    def set_user_active(self, session: Session, username: str, active: bool) -> PrincipalRow:
+        """Disable (tokens revoked, personal key marked inactive in a new roster) or enable a principal."""
+        row = self.principals.set_active(session, username, active)
+        if active:
+            self.throttle.unlock(session, username)
+        if row.kind == "user":
+            self.publish_roster(session)
+        return row
+
+    def login(self, username: str, password: str, *, address: str | None = None) -> str:
+        """A session token, unless this user or address is throttled; failures are counted, and a lock-out
+        raises an alert."""
+        with self.store.read_session() as session:
+            self.throttle.check(session, username, address)
+        try:
+            token = self.principals.login(self.store, username, password, lifetime=self.session_lifetime)
+        except AuthError:
+            with self.store.session() as session:
+                if self.throttle.failed(session, username, address):
+                    self.alerts.raise_alert(
+                        session,
+                        "auth.locked_out",
+                        f"{username!r} is locked out after {self.throttle.lock_after} failed logins",
+                        severity="warning",
+                        user=username[:64],
+                        address=address,
+                    )
+            raise
+        with self.store.session() as session:
+            self.throttle.succeeded(session, username, address)
+        return token
 
     def publish_roster(self, session: Session) -> SignedStatement:
         roster = self.principals.roster(session)

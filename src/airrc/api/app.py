@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from airrc import __version__
+from airrc.api.auth import TokenRow
 from airrc.api.deps import AdminDep, CurrentPrincipal, NodeDep, SessionDep, WatchOfficerDep
 from airrc.api.limits import BodySizeLimit
 from airrc.control import routes as control_routes
@@ -39,6 +40,7 @@ from airrc.errors import (
     StandardsError,
     StatementError,
     StoreError,
+    Throttled,
     TrustError,
 )
 from airrc.exchange import routes as exchange_routes
@@ -62,6 +64,7 @@ log = logging.getLogger(__name__)
 _STATUS_BY_CLASS: tuple[tuple[type[Error], int], ...] = (
     (RequestTooLarge, 413),
     (FederationAuthError, 401),
+    (Throttled, 429),
     (Forbidden, 403),
     (AuthError, 401),
     (NotFound, 404),
@@ -259,11 +262,43 @@ def _routes() -> APIRouter:
     router = APIRouter(prefix="/api/v1", route_class=BoundedJSONRoute)
 
     @router.post("/auth/login", response_model=TokenResponse, tags=["auth"])
-    def login(body: LoginRequest, node: NodeDep) -> TokenResponse:
-        token = node.principals.login(
-            node.store, body.username, body.password, lifetime=node.session_lifetime
-        )
+    def login(body: LoginRequest, request: Request, node: NodeDep) -> TokenResponse:
+        address = request.client.host if request.client else None
+        token = node.login(body.username, body.password, address=address)
         return TokenResponse(token=token, expires_in=int(node.session_lifetime.total_seconds()))
+
+    @router.post("/auth/logout", tags=["auth"])
+    def logout(node: NodeDep, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+        """Revoke the token this request came with."""
+        node.principals.revoke(session, principal.token_id)
+        return {"revoked": principal.token_id}
+
+    @router.get("/tokens", tags=["auth"])
+    def list_tokens(node: NodeDep, session: SessionDep, _: AdminDep) -> list[dict[str, Any]]:
+        return [_token_json(t, u) for t, u in node.principals.tokens(session)]
+
+    @router.delete("/tokens/{token_id}", tags=["auth"])
+    def revoke_token(
+        token_id: Annotated[str, Path(max_length=32)], node: NodeDep, session: SessionDep, _: AdminDep
+    ) -> dict[str, Any]:
+        row = node.principals.revoke(session, token_id)
+        return {"revoked": row.id}
+
+    @router.post("/users/{username}/disable", tags=["users"])
+    def disable_user(
+        username: Annotated[str, Path(max_length=64)], node: NodeDep, session: SessionDep, _: AdminDep
+    ) -> dict[str, Any]:
+        """Disable a person or AI system: every token revoked; a person's key marked inactive in the roster."""
+        row = node.set_user_active(session, username, False)
+        return {"username": row.username, "active": row.active}
+
+    @router.post("/users/{username}/enable", tags=["users"])
+    def enable_user(
+        username: Annotated[str, Path(max_length=64)], node: NodeDep, session: SessionDep, _: AdminDep
+    ) -> dict[str, Any]:
+        """Enable a principal again and clear a login lock-out."""
+        row = node.set_user_active(session, username, True)
+        return {"username": row.username, "active": row.active}
 
     @router.get("/auth/whoami", tags=["auth"])
     def whoami(principal: CurrentPrincipal) -> dict[str, Any]:
@@ -362,6 +397,18 @@ def _routes() -> APIRouter:
     return router
 
 
+def _token_json(token: TokenRow, username: str) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "principal": username,
+        "kind": token.kind,
+        "can_sign": token.wrapped_key is not None,
+        "created_at": token.created_at.isoformat(),
+        "expires_at": token.expires_at.isoformat(),
+        "revoked": token.revoked,
+    }
+
+
 async def _checkpoint_loop(node: Node) -> None:
     """Sign a checkpoint periodically when the log has grown (not once per entry)."""
 
@@ -375,6 +422,47 @@ async def _checkpoint_loop(node: Node) -> None:
             await asyncio.to_thread(sign)
         except Error as exc:
             log.warning("periodic checkpoint failed: %s", exc.code)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    """Every error becomes our body ``{"error": {"code", "message"}}`` with the status of its code."""
+
+    @app.exception_handler(Error)
+    async def _airrc_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Error)  # noqa: S101 - registered for Error only
+        status = status_for(exc)
+        if status == 500:
+            log.error("internal error %s", exc.code)
+            return error_response(500, "internal.error", "internal error")
+        headers = {"www-authenticate": "Bearer"} if status == 401 else None
+        if isinstance(exc, Throttled):
+            headers = {"retry-after": str(exc.retry_after)}
+        return error_response(status, exc.code, exc.message, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)  # noqa: S101
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        if first.get("type") == "json_invalid":
+            return error_response(400, "input.malformed_json", "malformed JSON")
+        if first.get("loc", ("",))[0] in ("query", "path", "header"):
+            # A bad id, cursor, number or time in the address is a bad request, not an unprocessable body.
+            return error_response(400, "input.bad_parameter", f"{where}: {first.get('msg', 'invalid')}")
+        return error_response(422, "input.invalid", f"{where}: {first.get('msg', 'invalid')}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+        if isinstance(exc, BodyRefused):
+            return error_response(400, exc.code, str(exc.detail))
+        codes = {404: "http.not_found", 405: "http.method_not_allowed", 400: "input.malformed_body"}
+        return error_response(exc.status_code, codes.get(exc.status_code, "http.error"), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled %s", type(exc).__name__)
+        return error_response(500, "internal.error", "internal error")
 
 
 def create_app(node: Node, *, background: bool = False) -> FastAPI:
@@ -405,40 +493,7 @@ def create_app(node: Node, *, background: bool = False) -> FastAPI:
     registry = CollectorRegistry(auto_describe=True)
     registry.register(_NodeCollector(node))
 
-    @app.exception_handler(Error)
-    async def _airrc_error(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, Error)  # noqa: S101 - registered for Error only
-        status = status_for(exc)
-        if status == 500:
-            log.error("internal error %s", exc.code)
-            return error_response(500, "internal.error", "internal error")
-        headers = {"www-authenticate": "Bearer"} if status == 401 else None
-        return error_response(status, exc.code, exc.message, headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)  # noqa: S101
-        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        if first.get("type") == "json_invalid":
-            return error_response(400, "input.malformed_json", "malformed JSON")
-        if first.get("loc", ("",))[0] in ("query", "path", "header"):
-            # A bad id, cursor, number or time in the address is a bad request, not an unprocessable body.
-            return error_response(400, "input.bad_parameter", f"{where}: {first.get('msg', 'invalid')}")
-        return error_response(422, "input.invalid", f"{where}: {first.get('msg', 'invalid')}")
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, StarletteHTTPException)  # noqa: S101
-        if isinstance(exc, BodyRefused):
-            return error_response(400, exc.code, str(exc.detail))
-        codes = {404: "http.not_found", 405: "http.method_not_allowed", 400: "input.malformed_body"}
-        return error_response(exc.status_code, codes.get(exc.status_code, "http.error"), str(exc.detail))
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled %s", type(exc).__name__)
-        return error_response(500, "internal.error", "internal error")
+    _install_error_handlers(app)
 
     @app.get("/healthz", tags=["node"])
     def healthz(node: NodeDep) -> dict[str, Any]:

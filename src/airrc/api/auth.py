@@ -7,6 +7,7 @@ that re-wraps the personal key, so the server can use the key only while that to
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import hmac
 import os
@@ -55,6 +56,9 @@ USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
 KEY_AAD = b"airrc/personal-key/v1\n"
+MAX_TOKEN = timedelta(days=366)
+# A token that unlocks a personal key can sign in that person's name: it lives a week at most.
+MAX_SIGNING_TOKEN = timedelta(days=7)
 TOKEN_PREFIX = "airrc"  # noqa: S105 - a label, not a secret
 
 
@@ -271,8 +275,13 @@ class Principals:
         ``personal_key``), the token can use the user's personal key."""
         if not principal.active:
             raise AuthError("principal is disabled", code="auth.disabled")
-        if lifetime <= timedelta(0) or lifetime > timedelta(days=366):
-            raise InputError("token lifetime must be between 1 second and 366 days", code="auth.bad_lifetime")
+        can_sign = password is not None or personal_key is not None
+        longest = MAX_SIGNING_TOKEN if can_sign else MAX_TOKEN
+        if lifetime <= timedelta(0) or lifetime > longest:
+            raise InputError(
+                f"a token {'that can sign ' if can_sign else ''}lives between 1 second and {longest.days} days",
+                code="auth.bad_lifetime",
+            )
         token_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         wrapped = None
@@ -341,11 +350,31 @@ class Principals:
             principal.id, principal.username, kind, principal.role_set, token_id, personal
         )
 
-    def revoke(self, session: Session, token_id: str) -> None:
+    def revoke(self, session: Session, token_id: str) -> TokenRow:
         row = session.get(TokenRow, token_id)
         if row is None:
             raise NotFound(f"no token {token_id}", code="auth.no_such_token")
         row.revoked = True
+        return row
+
+    def tokens(self, session: Session, username: str | None = None) -> builtins.list[tuple[TokenRow, str]]:
+        """Tokens with their principal's name, newest first (secrets are never stored, so never shown)."""
+        query = select(TokenRow, PrincipalRow.username).join(
+            PrincipalRow, PrincipalRow.id == TokenRow.principal_id
+        )
+        if username is not None:
+            query = query.where(PrincipalRow.username == self.get(session, username).username)
+        return [(t, u) for t, u in session.execute(query.order_by(TokenRow.created_at.desc())).all()]
+
+    def set_active(self, session: Session, username: str, active: bool) -> PrincipalRow:
+        """Enable or disable a principal; disabling revokes every token it holds."""
+        row = self.get(session, username)
+        row.active = active
+        if not active:
+            for token in session.scalars(select(TokenRow).where(TokenRow.principal_id == row.id)):
+                token.revoked = True
+        session.flush()
+        return row
 
     # -- roster ------------------------------------------------------------------------------------------
 

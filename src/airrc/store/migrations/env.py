@@ -7,6 +7,7 @@ from sqlalchemy import create_engine
 
 import airrc.alerts
 import airrc.api.auth
+import airrc.api.throttle
 import airrc.control.service
 import airrc.exchange.collections
 import airrc.exchange.service
