@@ -341,29 +341,23 @@ def token_list(
     node = _open(home)
     with node.store.session() as session:
         rows = node.principals.tokens(session, principal)
+    docs = [
+        {
+            "id": t.id,
+            "principal": u,
+            "kind": t.kind,
+            "can_sign": t.wrapped_key is not None,
+            "expires_at": t.expires_at.isoformat(),
+            "revoked": t.revoked,
+        }
+        for t, u in rows
+    ]
     if as_json:
-        docs = [
-            {
-                "id": t.id,
-                "principal": u,
-                "can_sign": t.wrapped_key is not None,
-                "expires_at": t.expires_at.isoformat(),
-                "revoked": t.revoked,
-            }
-            for t, u in rows
-        ]
         sys.stdout.write(json.dumps(docs) + "\n")
         return
-    table = Table("id", "principal", "kind", "can sign", "expires", "revoked")
-    for t, u in rows:
-        table.add_row(
-            t.id,
-            u,
-            t.kind,
-            "yes" if t.wrapped_key else "no",
-            t.expires_at.isoformat()[:19],
-            "yes" if t.revoked else "",
-        )
+    table = Table(*(k.replace("_", " ") for k in docs[0]) if docs else ("id",))
+    for doc in docs:
+        table.add_row(*(str(v) for v in doc.values()))
     out.print(table)
 
 

@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
@@ -284,20 +284,17 @@ def _routes() -> APIRouter:
         row = node.principals.revoke(session, token_id)
         return {"revoked": row.id}
 
-    @router.post("/users/{username}/disable", tags=["users"])
-    def disable_user(
-        username: Annotated[str, Path(max_length=64)], node: NodeDep, session: SessionDep, _: AdminDep
+    @router.post("/users/{username}/{action}", tags=["users"])
+    def enable_or_disable_user(
+        username: Annotated[str, Path(max_length=64)],
+        action: Literal["enable", "disable"],
+        node: NodeDep,
+        session: SessionDep,
+        _: AdminDep,
     ) -> dict[str, Any]:
-        """Disable a person or AI system: every token revoked; a person's key marked inactive in the roster."""
-        row = node.set_user_active(session, username, False)
-        return {"username": row.username, "active": row.active}
-
-    @router.post("/users/{username}/enable", tags=["users"])
-    def enable_user(
-        username: Annotated[str, Path(max_length=64)], node: NodeDep, session: SessionDep, _: AdminDep
-    ) -> dict[str, Any]:
-        """Enable a principal again and clear a login lock-out."""
-        row = node.set_user_active(session, username, True)
+        """Disable a principal (every token revoked; a person's key inactive in a new roster), or enable it
+        again (a login lock-out cleared too)."""
+        row = node.set_user_active(session, username, action == "enable")
         return {"username": row.username, "active": row.active}
 
     @router.get("/auth/whoami", tags=["auth"])
