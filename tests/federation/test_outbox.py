@@ -78,7 +78,7 @@ def _states(node: Node) -> dict[str, int]:
             .where(OutboxItem.kind == "test.note")
             .group_by(OutboxItem.state)
         )
-        return dict(rows)
+        return {state: int(count) for state, count in rows.all()}
 
 
 def test_a_batch_is_the_longest_prefix_that_fits_bytes_and_length():
