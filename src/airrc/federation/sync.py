@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from airrc.crypto.trust import NodeCard
 from airrc.federation.inbox import Inbox
-from airrc.federation.outbox import FederationError, Outbox, signed_get
+from airrc.federation.outbox import Outbox
+from airrc.federation.peer_http import FederationError, signed_get
 from airrc.store.db import Store
 from airrc.store.statements import StatementAudience, StatementRow
 

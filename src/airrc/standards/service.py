@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from airrc.crypto.keys import NodeIdentity
 from airrc.crypto.trust import NodeCard
 from airrc.errors import Conflict, Error, LedgerError, NotFound, StandardsError, first_problem
-from airrc.federation.outbox import signed_get
+from airrc.federation.peer_http import signed_get
 from airrc.federation.peers import TrustStore
 from airrc.ledger.audit import (
     fetch_checkpoint,
