@@ -29,6 +29,7 @@ lint: install
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 ## make bench: benchmarks in bench/, results in bench/RESULTS.md
 bench: install

@@ -21,11 +21,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from pymerkle import InmemoryTree, SqliteTree
 
-import airrc.alerts
-import airrc.api.auth
-import airrc.federation.peers
-import airrc.ledger.witness
-import airrc.store.statements  # noqa: F401  (tables)
 from _results import write_section
 from airrc.crypto.keys import NodeIdentity
 from airrc.ledger.log import TransparencyLog

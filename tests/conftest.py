@@ -18,9 +18,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from airrc.api.auth import KdfParams, Principals
 from airrc.config import Settings
 from airrc.node import Node
+from airrc.principals.accounts import KdfParams, Principals
 
 # Small argon2 parameters keep the suite fast; production defaults are tested in tests/api/test_auth.py.
 FAST_KDF = KdfParams(time_cost=1, memory_kib=8192, parallelism=1)

@@ -145,7 +145,7 @@ def test_serve_refuses_an_unmigrated_database(homes, tmp_path):
 
 
 def test_hotline_fields_from_the_command_line():
-    from airrc.cli import _parse_fields
+    from airrc.cli.hotline import _parse_fields
 
     fields = _parse_fields(
         [

@@ -10,7 +10,7 @@ import json
 import logging
 import subprocess
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -23,9 +23,8 @@ from airrc.store.db import Base, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from airrc.statements import SignedStatement
-    from airrc.store.statements import StoredRow
 
-__all__ = ["Alert", "AlertNotifier", "Alerts", "Severity"]
+__all__ = ["Alert", "AlertNotifier", "Alerts", "Severity", "notify_after_commit"]
 
 log = logging.getLogger(__name__)
 Severity = Literal["info", "warning", "critical"]
@@ -92,6 +91,15 @@ class AlertNotifier:
                 log.warning("alert command failed: %s", type(exc).__name__)
 
 
+def notify_after_commit(session: Session, notifier: AlertNotifier, payload: dict[str, Any]) -> None:
+    """Notify once ``session``'s transaction commits, never for one that rolls back."""
+
+    def _after_commit(_session: Session) -> None:
+        notifier.notify(payload)
+
+    event.listen(session, "after_commit", _after_commit, once=True)
+
+
 class Alerts:
     """Raise, list and acknowledge alerts."""
 
@@ -110,38 +118,18 @@ class Alerts:
         )
         session.add(alert)
         session.flush()
-        snapshot = alert.to_json()
-
-        def _after_commit(_session: Session) -> None:
-            self.notifier.notify(snapshot)
-
-        event.listen(session, "after_commit", _after_commit, once=True)
+        notify_after_commit(session, self.notifier, alert.to_json())
         return alert
 
-    def receiving(
-        self, accepts: Callable[[str], bool], handle: Callable[[Session, SignedStatement], None]
-    ) -> Callable[[Session, list[tuple[SignedStatement, StoredRow]]], None]:
-        """A statement hook for a mechanism: each received statement of a kind it ``accepts`` goes to
-        ``handle`` in its own savepoint; one it refuses is alerted, never allowed to fail the batch that
-        carried it (the sender's log holds it either way)."""
-
-        def hook(session: Session, pairs: list[tuple[SignedStatement, StoredRow]]) -> None:
-            for signed, stored in pairs:
-                st = signed.statement
-                if stored.local or not accepts(st.kind):
-                    continue
-                try:
-                    with session.begin_nested():
-                        handle(session, signed)
-                except Error as exc:
-                    self.raise_alert(
-                        session,
-                        exc.code,
-                        f"a {st.kind} statement from {st.issuer[:16]} was not accepted: {exc.message}",
-                        statement=st.id,
-                    )
-
-        return hook
+    def refused_statement(self, session: Session, signed: SignedStatement, exc: Error) -> Alert:
+        """A received statement its mechanism refused: alerted, with the refusal's code."""
+        st = signed.statement
+        return self.raise_alert(
+            session,
+            exc.code,
+            f"a {st.kind} statement from {st.issuer[:16]} was not accepted: {exc.message}",
+            statement=st.id,
+        )
 
     def list(self, session: Session, *, include_acked: bool = False, limit: int = 100) -> list[Alert]:
         query = select(Alert).order_by(Alert.id.desc()).limit(min(limit, 1000))

@@ -1,12 +1,18 @@
 """The one exception tree of airrc.
 
 Every error carries a stable dotted ``code``; the API and the CLI show the code and the message, never
-internals. HTTP statuses are assigned in :mod:`airrc.api.app`, not here.
+internals. Each code has one HTTP status, from one table here (:func:`http_status`: by code where listed, else by
+class); the API layer only applies it. Every error class of the code base is defined in this module.
 
     Error
     ├── ConfigError                 config.*
     ├── InputError                  input.*, request.*
-    │   └── RequestTooLarge         request.too_large
+    │   ├── RequestTooLarge         request.too_large
+    │   ├── HotlineError            hotline.*
+    │   │   └── TranscriptError     hotline.bad_transcript
+    │   ├── HotlineFormatError      hotline.bad_field, hotline.unknown_format, …
+    │   ├── ExchangeError           exchange.*
+    │   └── StixError               stix.*
     ├── CryptoError                 crypto.*
     │   ├── SignatureInvalid        crypto.bad_signature
     │   └── SealError               crypto.seal_*
@@ -15,13 +21,23 @@ internals. HTTP statuses are assigned in :mod:`airrc.api.app`, not here.
     │   └── CardRotationRefused     trust.rotation_refused
     ├── StatementError              statement.*
     ├── LedgerError                 ledger.*
-    │   └── ProofError              ledger.bad_proof, ledger.inconsistent, …
+    │   ├── ProofError              ledger.bad_proof, ledger.inconsistent, …
+    │   ├── NoteError               ledger.malformed_note, …
+    │   ├── StaleSize               ledger.stale_size
+    │   └── InconsistentCheckpoint  ledger.inconsistent
+    ├── FederationError             federation.* (a peer's answer, delivery)
+    │   ├── FederationAuthError     federation.bad_signature, federation.replayed, … (RFC 9421 profile)
+    │   └── FederationBusy          federation.busy
+    ├── TaxiiError                  taxii.*
     ├── ControlError                control.*
+    │   ├── Denied                  control.denied
+    │   └── Expired                 control.expired
     ├── StandardsError              standards.*
     ├── StoreError                  store.*
     ├── AuthError                   auth.*
-    │   └── Forbidden               auth.forbidden
-    ├── NotFound                    *.not_found
+    │   ├── Forbidden               auth.forbidden
+    │   └── Throttled               auth.throttled, auth.locked_out
+    ├── NotFound                    *.not_found, *.unknown_*
     └── Conflict                    *.conflict / *.exists
 """
 
@@ -30,28 +46,45 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "HTTP_STATUS_BY_CLASS",
+    "HTTP_STATUS_BY_CODE",
     "AuthError",
     "CardRotationRefused",
     "ConfigError",
     "Conflict",
     "ControlError",
     "CryptoError",
+    "Denied",
     "Error",
+    "ExchangeError",
+    "Expired",
+    "FederationAuthError",
+    "FederationBusy",
+    "FederationError",
     "Forbidden",
+    "HotlineError",
+    "HotlineFormatError",
+    "InconsistentCheckpoint",
     "InputError",
     "LedgerError",
     "NotFound",
+    "NoteError",
     "ProofError",
     "RequestTooLarge",
     "SealError",
     "SignatureInvalid",
+    "StaleSize",
     "StandardsError",
     "StatementError",
+    "StixError",
     "StoreError",
+    "TaxiiError",
     "Throttled",
+    "TranscriptError",
     "TrustError",
     "UnknownIssuer",
     "first_problem",
+    "http_status",
 ]
 
 
@@ -126,6 +159,78 @@ class ControlError(Error):
     default_code = "control.error"
 
 
+class HotlineError(InputError):
+    default_code = "hotline.error"
+
+
+class TranscriptError(HotlineError):
+    default_code = "hotline.bad_transcript"
+
+
+class HotlineFormatError(InputError):
+    default_code = "hotline.bad_field"
+
+
+class ExchangeError(InputError):
+    default_code = "exchange.invalid"
+
+
+class StixError(InputError):
+    default_code = "stix.invalid"
+
+
+class NoteError(LedgerError):
+    default_code = "ledger.malformed_note"
+
+
+class StaleSize(LedgerError):
+    """The submitter's old size is not the size we last cosigned; ``size`` tells it which is."""
+
+    default_code = "ledger.stale_size"
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"the latest cosigned size is {size}")
+        self.size = size
+
+
+class InconsistentCheckpoint(LedgerError):
+    """A signed checkpoint that contradicts what we cosigned; carries the evidence row to keep and the
+    peer's card (typed loosely here: both are types of layers above this one)."""
+
+    default_code = "ledger.inconsistent"
+
+    def __init__(self, message: str, evidence: Any, peer: Any) -> None:
+        super().__init__(message)
+        self.evidence = evidence
+        self.peer = peer
+
+
+class FederationError(Error):
+    default_code = "federation.error"
+
+
+class FederationAuthError(FederationError):
+    """A node-to-node request or response that fails the signing profile."""
+
+    default_code = "federation.bad_signature"
+
+
+class FederationBusy(FederationError):
+    default_code = "federation.busy"
+
+
+class TaxiiError(Error):
+    default_code = "taxii.error"
+
+
+class Denied(ControlError):
+    default_code = "control.denied"
+
+
+class Expired(ControlError):
+    default_code = "control.expired"
+
+
 class StandardsError(Error):
     default_code = "standards.error"
 
@@ -158,6 +263,80 @@ class NotFound(Error):
 
 class Conflict(Error):
     default_code = "resource.conflict"
+
+
+# Most specific first: the first class that matches decides the status.
+HTTP_STATUS_BY_CLASS: tuple[tuple[type[Error], int], ...] = (
+    (RequestTooLarge, 413),
+    (FederationAuthError, 401),
+    (Throttled, 429),
+    (Forbidden, 403),
+    (AuthError, 401),
+    (NotFound, 404),
+    (Conflict, 409),
+    (StoreError, 503),
+    (InputError, 422),
+    (StatementError, 422),
+    (CryptoError, 422),
+    (TrustError, 422),
+    (LedgerError, 422),
+    (ControlError, 422),
+    (StandardsError, 422),
+    # A peer's answer we could not use: the failure is upstream of this node.
+    (FederationError, 502),
+    (TaxiiError, 400),
+)
+HTTP_STATUS_BY_CODE: dict[str, int] = {
+    "input.malformed_json": 400,
+    "input.number_out_of_range": 400,
+    "input.nul_character": 400,
+    "input.bad_parameter": 400,
+    "ledger.malformed_request": 400,
+    "ledger.unknown_log": 404,
+    "ledger.not_cosigned": 404,
+    "ledger.bad_signature": 403,
+    "ledger.bad_size": 400,
+    "ledger.bad_index": 400,
+    "ledger.bad_range": 400,
+    "ledger.stale_size": 409,
+    "ledger.note_too_large": 413,
+    "federation.unsigned": 401,
+    "federation.unknown_key": 401,
+    "federation.bad_signature": 401,
+    "federation.stale": 401,
+    "federation.under_covered": 401,
+    "federation.bad_digest": 401,
+    "federation.replayed": 401,
+    "federation.no_nonce": 401,
+    "federation.batch_too_large": 413,
+    "federation.busy": 503,
+    "control.unknown_decision": 404,
+    "control.unknown_category": 422,
+    "control.duplicate_vote": 409,
+    "control.closed": 409,
+    "control.expired": 409,
+    "control.authorization_reused": 409,
+    "control.not_a_requester": 403,
+    "control.ai_cannot_vote": 403,
+    "control.requester_cannot_vote": 403,
+    "auth.key_locked": 403,
+    "store.not_migrated": 503,
+    "taxii.not_acceptable": 406,
+    "taxii.unsupported_media_type": 415,
+    "taxii.bad_cursor": 400,
+    "taxii.bad_filter": 400,
+    "taxii.bad_envelope": 400,
+}
+
+
+def http_status(error: Error) -> int:
+    """The HTTP status for an airrc error: by code where one is listed, else by class."""
+    if error.code in HTTP_STATUS_BY_CODE:
+        return HTTP_STATUS_BY_CODE[error.code]
+    for cls, status in HTTP_STATUS_BY_CLASS:
+        if isinstance(error, cls):
+            return status
+    return 500
 
 
 def first_problem(exc: Any, default: str = "value") -> tuple[str, str]:

@@ -12,8 +12,6 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from airrc.alerts import AlertNotifier, Alerts
-from airrc.api.auth import PrincipalRow, Principals
-from airrc.api.throttle import LoginThrottle
 from airrc.config import Settings
 from airrc.control.policy import load_catalog
 from airrc.control.service import ControlService
@@ -26,19 +24,23 @@ from airrc.exchange.service import ExchangeService
 from airrc.federation.context import FederationContext
 from airrc.federation.inbox import Inbox
 from airrc.federation.outbox import Outbox
-from airrc.federation.peers import TrustStore
+from airrc.hotline.context import HotlineContext
 from airrc.hotline.deadlines import AckWindows
 from airrc.hotline.formats import load_formats
 from airrc.hotline.service import HotlineService
 from airrc.ledger.audit import Progress, StorageReport, verify_storage
 from airrc.ledger.log import TransparencyLog
 from airrc.ledger.witness import Witness
+from airrc.principals.accounts import PrincipalRow, Principals
+from airrc.principals.throttle import LoginThrottle
 from airrc.standards.catalog import load_catalog as load_standards_catalog
 from airrc.standards.service import StandardsService
 from airrc.standards.suites import load_suites
 from airrc.statements import SignedStatement
 from airrc.store.db import Store
+from airrc.store.received import ReceivedStatements
 from airrc.store.statements import StatementLog
+from airrc.trust.peers import TrustStore
 
 __all__ = ["InitResult", "Node"]
 
@@ -101,6 +103,9 @@ class Node:
             link_failure_after=timedelta(seconds=settings.link_failure_after_seconds),
         )
         self.statements.hooks.append(self.outbox.enqueue)
+        # What peers send goes to the mechanism that reads its kind; a refusal becomes an alert.
+        self.received = ReceivedStatements(refused=self.alerts.refused_statement)
+        self.statements.hooks.append(self.received)
         self.control = ControlService(
             node_id=self.id,
             node_keys=self.card.keys,
@@ -113,21 +118,23 @@ class Node:
 
         formats = load_formats()
         self.hotline = HotlineService(
-            node_id=self.id,
-            identity=self.identity,
-            store=self.store,
-            statements=self.statements,
-            trust=self.trust,
-            outbox=self.outbox,
-            alerts=self.alerts,
-            catalog=formats,
-            windows=AckWindows.build(
-                formats, settings.hotline.ack_seconds, settings.hotline.peer_ack_seconds
-            ),
-            roster=settings.hotline.roster,
-            max_statement_bytes=settings.limits.max_statement_bytes,
+            HotlineContext(
+                node_id=self.id,
+                identity=self.identity,
+                store=self.store,
+                statements=self.statements,
+                trust=self.trust,
+                outbox=self.outbox,
+                alerts=self.alerts,
+                catalog=formats,
+                windows=AckWindows.build(
+                    formats, settings.hotline.ack_seconds, settings.hotline.peer_ack_seconds
+                ),
+                roster=tuple(settings.hotline.roster),
+                max_statement_bytes=settings.limits.max_statement_bytes,
+            )
         )
-        self.statements.hooks.append(self.hotline.on_stored)
+        self.received.register(HotlineService.RECEIVED_KINDS, self.hotline.receive)
         self.taxii = TaxiiStore(self.id)
         self.exchange = ExchangeService(
             node_id=self.id,
@@ -139,7 +146,7 @@ class Node:
             alerts=self.alerts,
             max_statement_bytes=settings.limits.max_statement_bytes,
         )
-        self.statements.hooks.append(self.exchange.on_stored)
+        self.received.register(ExchangeService.RECEIVED_KINDS, self.exchange.receive)
         self.standards = StandardsService(
             node_id=self.id,
             identity=self.identity,

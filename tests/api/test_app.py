@@ -56,7 +56,7 @@ def test_expired_token_is_refused(client, node):
     with node.store.session() as session:
         admin = node.principals.get(session, "admin")
         token = node.principals.create_token(session, admin, lifetime=timedelta(seconds=60))
-        from airrc.api.auth import TokenRow
+        from airrc.principals.accounts import TokenRow
 
         session.get(TokenRow, token.split("_")[1]).expires_at = utcnow() - timedelta(seconds=1)
     _error(

@@ -2,8 +2,8 @@ from datetime import timedelta
 
 import pytest
 
-from airrc.api.auth import KdfParams, Principals
 from airrc.errors import AuthError, Conflict, Forbidden, InputError
+from airrc.principals.accounts import KdfParams, Principals
 from tests.conftest import FAST_KDF
 
 

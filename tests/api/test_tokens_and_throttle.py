@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from airrc.api.app import create_app
-from airrc.api.throttle import LoginFailure
 from airrc.errors import InputError
 from airrc.node import Node
+from airrc.principals.throttle import LoginFailure
 from airrc.store.db import utcnow
 from tests.conftest import ADMIN_PASSWORD
 

@@ -5,8 +5,10 @@ from hypothesis import strategies as st
 from airrc.crypto.canonical import b64decode, b64encode, canonical_bytes, parse_json
 from airrc.errors import InputError
 
-# NUL is refused in every incoming JSON string (PostgreSQL cannot store it), so values hold none.
-texts = st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=20)
+# NUL and unpaired surrogates are refused in every incoming JSON string, so values hold none.
+texts = st.text(
+    alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=20
+)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | texts,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(texts, children, max_size=4),
@@ -26,6 +28,16 @@ def test_rfc8785_number_forms():
 def test_canonical_is_stable_through_a_parse(value):
     first = canonical_bytes(value)
     assert canonical_bytes(parse_json(first, max_bytes=1 << 20)) == first
+
+
+def test_parse_json_refuses_unpaired_surrogates_and_keeps_pairs():
+    for doc in (b'{"a":"\\ud800"}', b'{"\\uDFFF":1}', b'["x", ["\\ud83d"]]', b'"\\ude00\\ud83d"'):
+        with pytest.raises(InputError) as refused:
+            parse_json(doc, max_bytes=100)
+        assert refused.value.code == "input.lone_surrogate"
+    assert parse_json(b'"\\ud83d\\ude00"', max_bytes=100) == "\U0001f600"
+    # An escaped backslash before "u" is literal text, not a surrogate.
+    assert parse_json(b'"\\\\ud800"', max_bytes=100) == "\\ud800"
 
 
 def test_parse_json_refuses_malformed_duplicates_and_oversize():

@@ -5,7 +5,7 @@ import pytest
 from airrc.crypto.keys import NodeIdentity
 from airrc.crypto.trust import make_genesis_card, rotate_card
 from airrc.errors import CardRotationRefused, Conflict, TrustError, UnknownIssuer
-from airrc.federation.peers import parse_card_chain
+from airrc.trust.peers import parse_card_chain
 
 
 @pytest.fixture

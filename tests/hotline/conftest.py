@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from airrc.api.app import create_app
-from airrc.api.auth import AuthenticatedPrincipal
 from airrc.node import Node
+from airrc.principals.accounts import AuthenticatedPrincipal
 from tests.conftest import NodeFactory
 
 OFFICER_PASSWORD = "duty officer password"

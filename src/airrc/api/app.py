@@ -22,104 +22,45 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from airrc import __version__
-from airrc.api.auth import TokenRow
-from airrc.api.deps import AdminDep, CurrentPrincipal, NodeDep, SessionDep, WatchOfficerDep
+from airrc.api.deps import NodeDep
 from airrc.api.limits import BodySizeLimit
 from airrc.control import routes as control_routes
-from airrc.errors import (
-    AuthError,
-    Conflict,
-    ControlError,
-    CryptoError,
-    Error,
-    Forbidden,
-    InputError,
-    LedgerError,
-    NotFound,
-    RequestTooLarge,
-    StandardsError,
-    StatementError,
-    StoreError,
-    Throttled,
-    TrustError,
-)
+from airrc.errors import Error, Throttled, http_status
 from airrc.exchange import routes as exchange_routes
 from airrc.exchange import taxii as taxii_routes
+from airrc.exchange import web as exchange_web
 from airrc.federation import routes as federation_routes
-from airrc.federation.httpsig import FederationAuthError
-from airrc.federation.worker import FederationWorker, issue_ping
 from airrc.hotline import routes as hotline_routes
+from airrc.hotline import transcript as hotline_transcript
 from airrc.ledger import routes as ledger_routes
 from airrc.node import Node
+from airrc.principals import web as principals_web
+from airrc.principals.accounts import TokenRow
+from airrc.principals.web import AdminDep, CurrentPrincipal, SessionDep, WatchOfficerDep
 from airrc.routing import BodyRefused, BoundedJSONRoute, RowId
 from airrc.standards import routes as standards_routes
 from airrc.statements import parse_signed_statement, verify_statement
 from airrc.store.statements import StatementRow
+from airrc.worker import FederationWorker, issue_ping
 
-__all__ = ["create_app", "statement_readers", "status_for"]
+__all__ = ["create_app", "statement_readers"]
+
+
+def _served(node: Node) -> Node:
+    """The node as every router takes it; the assignments make mypy check that it provides what each needs."""
+    _: tuple[
+        control_routes.ControlHost,
+        exchange_web.ExchangeHost,
+        federation_routes.FederationHost,
+        hotline_transcript.TranscriptHost,
+        ledger_routes.LedgerHost,
+        principals_web.Host,
+        standards_routes.StandardsPeerHost,
+    ] = (node, node, node, node, node, node, node)
+    return node
+
 
 log = logging.getLogger(__name__)
-
-# Most specific first: the first class that matches decides the status.
-_STATUS_BY_CLASS: tuple[tuple[type[Error], int], ...] = (
-    (RequestTooLarge, 413),
-    (FederationAuthError, 401),
-    (Throttled, 429),
-    (Forbidden, 403),
-    (AuthError, 401),
-    (NotFound, 404),
-    (Conflict, 409),
-    (StoreError, 503),
-    (InputError, 422),
-    (StatementError, 422),
-    (CryptoError, 422),
-    (TrustError, 422),
-    (LedgerError, 422),
-    (ControlError, 422),
-    (StandardsError, 422),
-)
-_STATUS_BY_CODE: dict[str, int] = {
-    "input.malformed_json": 400,
-    "input.number_out_of_range": 400,
-    "input.nul_character": 400,
-    "input.bad_parameter": 400,
-    "ledger.malformed_request": 400,
-    "ledger.unknown_log": 404,
-    "ledger.not_cosigned": 404,
-    "ledger.bad_signature": 403,
-    "ledger.bad_size": 400,
-    "ledger.bad_index": 400,
-    "ledger.bad_range": 400,
-    "ledger.stale_size": 409,
-    "ledger.note_too_large": 413,
-    "federation.unsigned": 401,
-    "federation.unknown_key": 401,
-    "federation.bad_signature": 401,
-    "federation.stale": 401,
-    "federation.under_covered": 401,
-    "federation.bad_digest": 401,
-    "federation.replayed": 401,
-    "federation.no_nonce": 401,
-    "federation.batch_too_large": 413,
-    "federation.busy": 503,
-    "control.unknown_decision": 404,
-    "control.unknown_category": 422,
-    "control.duplicate_vote": 409,
-    "control.closed": 409,
-    "control.expired": 409,
-    "control.authorization_reused": 409,
-    "control.not_a_requester": 403,
-    "control.ai_cannot_vote": 403,
-    "control.requester_cannot_vote": 403,
-    "auth.key_locked": 403,
-    "store.not_migrated": 503,
-    "taxii.not_acceptable": 406,
-    "taxii.unsupported_media_type": 415,
-    "taxii.bad_cursor": 400,
-    "taxii.bad_filter": 400,
-    "taxii.bad_envelope": 400,
-}
-
 
 # Who may read a stored statement, by the mechanism of its kind: the roles of that mechanism's own routes.
 _READERS_BY_MECHANISM: dict[str, tuple[str, ...]] = {
@@ -136,16 +77,6 @@ _READERS_BY_MECHANISM: dict[str, tuple[str, ...]] = {
 def statement_readers(kind: str) -> tuple[str, ...]:
     """The roles that may read a statement of ``kind``; a kind of no known mechanism: admins only."""
     return _READERS_BY_MECHANISM.get(kind.partition(".")[0], ("admin",))
-
-
-def status_for(error: Error) -> int:
-    """The HTTP status for an airrc error: by code where one is listed, else by class."""
-    if error.code in _STATUS_BY_CODE:
-        return _STATUS_BY_CODE[error.code]
-    for cls, status in _STATUS_BY_CLASS:
-        if isinstance(error, cls):
-            return status
-    return 500
 
 
 def error_response(
@@ -427,7 +358,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Error)
     async def _airrc_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Error)  # noqa: S101 - registered for Error only
-        status = status_for(exc)
+        status = http_status(exc)
         if status == 500:
             log.error("internal error %s", exc.code)
             return error_response(500, "internal.error", "internal error")
@@ -486,7 +417,7 @@ def create_app(node: Node, *, background: bool = False) -> FastAPI:
             await asyncio.to_thread(worker.stop)
 
     app = FastAPI(title="airrc node", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan)
-    app.state.node = node
+    app.state.node = _served(node)
     registry = CollectorRegistry(auto_describe=True)
     registry.register(_NodeCollector(node))
 
@@ -509,6 +440,7 @@ def create_app(node: Node, *, background: bool = False) -> FastAPI:
     app.include_router(exchange_routes.router)
     app.include_router(taxii_routes.router)
     app.include_router(standards_routes.router)
+    app.include_router(standards_routes.peer_router)
     app.add_middleware(GuardEdges)
     app.add_middleware(BodySizeLimit, limit=node.settings.limits.max_request_bytes)
     return app

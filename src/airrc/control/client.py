@@ -16,18 +16,10 @@ import httpx
 
 from airrc.control.policy import ControlError, commitment
 from airrc.crypto.trust import NodeCard
-from airrc.errors import Error
+from airrc.errors import Denied, Error, Expired
 from airrc.statements import STATEMENT_DOMAIN, parse_signed_statement
 
 __all__ = ["Authorization", "Client", "Denied", "Expired"]
-
-
-class Denied(ControlError):
-    default_code = "control.denied"
-
-
-class Expired(ControlError):
-    default_code = "control.expired"
 
 
 @dataclass(frozen=True)

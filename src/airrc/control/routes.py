@@ -2,22 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from airrc.api.deps import CurrentPrincipal, NodeDep
+from airrc.config import Settings
 from airrc.control.audit import audit, record_rows
 from airrc.control.policy import ControlError
+from airrc.control.service import ControlService
 from airrc.errors import Error
-from airrc.routing import BoundedJSONRoute
+from airrc.principals.web import CurrentPrincipal
+from airrc.routing import BoundedJSONRoute, served_host
 from airrc.statements import parse_signed_statement
+from airrc.store.db import Store
+from airrc.store.statements import StatementLog
 
 __all__ = ["router"]
 
 # Who may read decisions and their statements.
 READERS = ("approver", "admin", "duty_officer", "ai_system", "observer")
+
+
+class ControlHost(Protocol):
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def store(self) -> Store: ...
+    @property
+    def statements(self) -> StatementLog: ...
+    @property
+    def control(self) -> ControlService: ...
+
+
+NodeDep = Annotated[ControlHost, Depends(served_host)]
 router = APIRouter(prefix="/control/v1", tags=["control"], route_class=BoundedJSONRoute)
 
 

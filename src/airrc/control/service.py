@@ -15,61 +15,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from sqlalchemy import Boolean, Integer, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from airrc.alerts import Alerts
-from airrc.api.auth import AuthenticatedPrincipal
 from airrc.control.policy import Catalog, Vote, commitment, decide, vote_payload
+from airrc.control.tables import DecisionRow, RefusalRow, VoteRow
 from airrc.crypto.keys import NodeIdentity, PublicKeys
 from airrc.crypto.sealing import SealedBody, open_sealed, seal
 from airrc.errors import ControlError, Forbidden
+from airrc.principals.accounts import AuthenticatedPrincipal
 from airrc.statements import SignedStatement, format_timestamp
-from airrc.store.db import Base, Store, UTCDateTime, utcnow
+from airrc.store.db import Store, utcnow
 from airrc.store.statements import StatementLog
 
 __all__ = ["ControlService", "Decision", "DecisionRow", "RefusalRow", "RequestReceipt"]
-
-
-class DecisionRow(Base):
-    __tablename__ = "control_decisions"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    category: Mapped[str] = mapped_column(String(64), nullable=False)
-    requester_id: Mapped[str] = mapped_column(String(36), nullable=False)
-    request_statement: Mapped[str] = mapped_column(String(36), nullable=False)
-    action_commitment: Mapped[str] = mapped_column(String(64), nullable=False)
-    quorum: Mapped[int] = mapped_column(Integer, nullable=False)
-    rule: Mapped[str] = mapped_column(String(16), nullable=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
-    state: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
-    outcome_statement: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    authorization_id: Mapped[str | None] = mapped_column(String(36), nullable=True, unique=True)
-    authorization_used: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-
-
-class VoteRow(Base):
-    __tablename__ = "control_votes"
-
-    decision_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    voter_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    approve: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    statement_id: Mapped[str] = mapped_column(String(36), nullable=False)
-
-
-class RefusalRow(Base):
-    """Refused attempts (late, duplicate or unauthorised votes, bad execution reports): kept, never lost."""
-
-    __tablename__ = "control_refusals"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    decision_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
-    principal: Mapped[str] = mapped_column(String(64), nullable=False)
-    action: Mapped[str] = mapped_column(String(32), nullable=False)
-    code: Mapped[str] = mapped_column(String(64), nullable=False)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
 @dataclass(frozen=True)

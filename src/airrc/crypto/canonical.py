@@ -42,9 +42,36 @@ def parse_json(data: bytes | str, *, max_bytes: int) -> Any:
         # PostgreSQL cannot store NUL in text, and no field of ours needs it: refused everywhere alike.
         raise InputError("JSON strings may not contain NUL (\\u0000)", code="input.nul_character")
     try:
-        return json.loads(raw, object_pairs_hook=_no_duplicates, parse_int=_bounded_int)
+        value = json.loads(raw, object_pairs_hook=_no_duplicates, parse_int=_bounded_int)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise InputError("malformed JSON", code="input.malformed_json") from exc
+    if _ESCAPED_SURROGATE.search(raw):
+        _refuse_lone_surrogates(value)
+    return value
+
+
+# A surrogate can only arrive escaped (raw UTF-8 cannot encode one); a valid pair decodes to one character.
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _refuse_lone_surrogates(value: Any) -> None:
+    # Not text at all: it cannot be stored as UTF-8, signed (RFC 8785 sorts keys by UTF-16) or shown.
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise InputError(
+                    "JSON strings may not contain an unpaired surrogate (\\ud800-\\udfff)",
+                    code="input.lone_surrogate",
+                ) from exc
 
 
 MAX_JSON_INT = 2**63 - 1

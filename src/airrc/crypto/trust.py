@@ -2,7 +2,7 @@
 
 A node's id is the fingerprint of its genesis card (serial 0) and never changes. A rotated card keeps id,
 name and origin, increments ``serial``, is self-signed by its new keys and also signed by the keys of the
-card it replaces (``rotation``). Pure logic: pinning cards in storage lives in :mod:`airrc.federation.peers`.
+card it replaces (``rotation``). Pure logic: pinning cards in storage lives in :mod:`airrc.trust.peers`.
 """
 
 from __future__ import annotations

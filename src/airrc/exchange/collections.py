@@ -14,24 +14,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
     func,
     select,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from airrc.api.auth import AuthenticatedPrincipal
 from airrc.crypto.trust import NodeCard
-from airrc.store.db import Base, UTCDateTime, utcnow
+from airrc.exchange.taxii_tables import TaxiiGrant, TaxiiObject, TaxiiStatus
+from airrc.principals.accounts import AuthenticatedPrincipal
+from airrc.store.db import utcnow
 
 __all__ = [
     "STIX_MEDIA",
@@ -47,49 +41,6 @@ __all__ = [
 STIX_MEDIA = "application/stix+json;version=2.1"
 _NAMESPACE = uuid.UUID("0b7f4a8e-2f0c-4c61-9e5c-7d0a4d7e9b13")
 READ_ALL_ROLES = {"admin", "analyst"}
-
-
-class TaxiiObject(Base):
-    __tablename__ = "taxii_objects"
-    __table_args__ = (
-        UniqueConstraint("collection_id", "object_id", "version", name="uq_taxii_object_version"),
-        Index("ix_taxii_collection_seq", "collection_id", "seq"),
-        Index("ix_taxii_collection_object", "collection_id", "object_id", "seq"),
-        # match[version] defaults to "last": pages of latest versions read an index, not the collection.
-        Index("ix_taxii_collection_last", "collection_id", "is_last", "seq"),
-        Index("ix_taxii_collection_first", "collection_id", "is_first", "seq"),
-    )
-
-    seq: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
-    collection_id: Mapped[str] = mapped_column(String(36), nullable=False)
-    object_id: Mapped[str] = mapped_column(String(200), nullable=False)
-    type: Mapped[str] = mapped_column(String(64), nullable=False)
-    version: Mapped[str] = mapped_column(String(40), nullable=False)
-    spec_version: Mapped[str] = mapped_column(String(8), nullable=False)
-    date_added: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    data: Mapped[str] = mapped_column(Text, nullable=False)
-    is_last: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
-    is_first: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
-
-
-class TaxiiGrant(Base):
-    __tablename__ = "taxii_grants"
-
-    principal_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    collection_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    can_read: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    can_write: Mapped[bool] = mapped_column(Boolean, nullable=False)
-
-
-class TaxiiStatus(Base):
-    __tablename__ = "taxii_status"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    collection_id: Mapped[str] = mapped_column(String(36), nullable=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    data: Mapped[str] = mapped_column(Text, nullable=False)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from airrc.errors import InputError, first_problem
+from airrc.errors import ExchangeError, first_problem
 from airrc.exchange.atlas import load_atlas
 
 __all__ = [
@@ -88,10 +88,6 @@ _URL = re.compile(r"^(https?|hxxps?|ftp)://[^\s/$.?#][^\s]{0,2000}$", re.I)
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _WALLET = re.compile(r"^[A-Za-z0-9:]{20,128}$")
-
-
-class ExchangeError(InputError):
-    default_code = "exchange.invalid"
 
 
 class LangText(BaseModel):

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 
-from airrc.api.auth import AuthenticatedPrincipal
-from airrc.api.deps import CurrentPrincipal, NodeDep
 from airrc.crypto.canonical import parse_json
 from airrc.exchange.atlas import load_atlas
 from airrc.exchange.policy import PartnerPolicy
 from airrc.exchange.service import SearchQuery
-from airrc.node import Node
+from airrc.exchange.web import ExchangeHost, NodeDep
+from airrc.principals.accounts import AuthenticatedPrincipal
+from airrc.principals.web import CurrentPrincipal
 from airrc.routing import MAX_ROW_ID, BoundedJSONRoute
 
 __all__ = ["router"]
@@ -24,7 +24,7 @@ READERS = ("admin", "analyst", "duty_officer", "observer")
 WRITERS = ("admin", "analyst")
 
 
-async def _json_body(request: Request, node: Node) -> Any:
+async def _json_body(request: Request, node: ExchangeHost) -> Any:
     return parse_json(await request.body(), max_bytes=node.settings.limits.max_request_bytes)
 
 

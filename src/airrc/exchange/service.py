@@ -17,21 +17,13 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Float,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
     delete,
     exists,
     func,
     or_,
     select,
 )
-from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
+from sqlalchemy.orm import Session, aliased
 
 from airrc.alerts import Alerts
 from airrc.crypto.keys import NodeIdentity
@@ -42,10 +34,11 @@ from airrc.exchange.collections import TaxiiStore
 from airrc.exchange.model import ExchangeError, Report, parse_report
 from airrc.exchange.policy import PartnerPolicy, SharingDecision, decide, scrub_text
 from airrc.exchange.stix import bundle_to_reports, check_bundle, report_to_bundle
-from airrc.federation.peers import TrustStore
+from airrc.exchange.tables import LinkRow, PolicyRow, ReportRow, ShareRow, TermRow, WordRow
 from airrc.statements import SignedStatement, format_timestamp, register_kind
-from airrc.store.db import Base, UTCDateTime, utcnow
+from airrc.store.db import utcnow
 from airrc.store.statements import Draft, StatementLog
+from airrc.trust.peers import TrustStore
 
 __all__ = ["ExchangeBody", "ExchangeService", "ReportRow", "SearchQuery"]
 
@@ -64,104 +57,6 @@ class ExchangeBody(BaseModel):
     report: dict[str, Any] | None = None
     sealed: SealedBody | None = None
     reason: str | None = Field(default=None, max_length=2000)
-
-
-class ReportRow(Base):
-    __tablename__ = "exchange_reports"
-    __table_args__ = (
-        UniqueConstraint("origin", "report_id", name="uq_exchange_origin_report"),
-        Index("ix_exchange_reports_updated", "updated_at"),
-        Index("ix_exchange_reports_status_tlp", "status", "tlp"),
-    )
-
-    key: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
-    report_id: Mapped[str] = mapped_column(String(36), nullable=False)
-    origin: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
-    local: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    version: Mapped[int] = mapped_column(Integer, nullable=False)
-    status: Mapped[str] = mapped_column(String(12), nullable=False)  # draft | published | revoked
-    tlp: Mapped[str] = mapped_column(String(16), nullable=False)
-    severity: Mapped[str] = mapped_column(String(12), nullable=False)
-    text: Mapped[str] = mapped_column(Text, nullable=False)  # normalised title + summary, for search
-    data: Mapped[str] = mapped_column(Text, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-
-    def report(self) -> Report:
-        return parse_report(json.loads(self.data), received=not self.local)
-
-    def to_json(self, *, names: dict[str, str] | None = None) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "report_id": self.report_id,
-            "origin": (names or {}).get(self.origin, self.origin),
-            "origin_id": self.origin,
-            "local": self.local,
-            "version": self.version,
-            "status": self.status,
-            "tlp": self.tlp,
-            "severity": self.severity,
-            "created_at": format_timestamp(self.created_at),
-            "updated_at": format_timestamp(self.updated_at),
-            "published_at": format_timestamp(self.published_at) if self.published_at else None,
-            "report": json.loads(self.data),
-        }
-
-
-class TermRow(Base):
-    """An indexed property of a report: category, sector, technique or observable (``obs:<type>``)."""
-
-    __tablename__ = "exchange_terms"
-    __table_args__ = (Index("ix_exchange_terms_lookup", "kind", "value", "report_key"),)
-
-    report_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(24), primary_key=True)
-    value: Mapped[str] = mapped_column(String(512), primary_key=True)
-
-
-class WordRow(Base):
-    """A word of a report's title and summary (Chinese as character pairs): free-text search is indexed."""
-
-    __tablename__ = "exchange_words"
-    __table_args__ = (Index("ix_exchange_words_word", "word", "report_key"),)
-
-    report_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    word: Mapped[str] = mapped_column(String(64), primary_key=True)
-
-
-class PolicyRow(Base):
-    __tablename__ = "exchange_policies"
-
-    partner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    policy: Mapped[str] = mapped_column(Text, nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-
-
-class ShareRow(Base):
-    """Which partner received which version of one of our reports, in which statement."""
-
-    __tablename__ = "exchange_shares"
-
-    report_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    partner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    version: Mapped[int] = mapped_column(Integer, primary_key=True)
-    statement_id: Mapped[str] = mapped_column(String(36), nullable=False)
-    shared_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-
-
-class LinkRow(Base):
-    """Two reports linked by correlation (``a < b``); near-duplicates also form clusters."""
-
-    __tablename__ = "exchange_links"
-
-    a: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    b: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
-    reason: Mapped[str] = mapped_column(String(600), primary_key=True)
-    duplicate: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    score: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class SearchQuery(BaseModel):
@@ -269,6 +164,9 @@ class _SearchFilter:
 
 
 class ExchangeService:
+    # The kinds this mechanism reads when a peer sends them (registered with the received dispatcher).
+    RECEIVED_KINDS = ("exchange.report",)
+
     def __init__(
         self,
         *,
@@ -288,8 +186,6 @@ class ExchangeService:
         self.statements = statements
         self.trust = trust
         self.alerts = alerts
-        # What peers send, read inside the transaction that stores it (a StatementLog hook).
-        self.on_stored = alerts.receiving(lambda kind: kind == "exchange.report", self._receive)
         self.max_statement_bytes = max_statement_bytes
 
     # -- policies ------------------------------------------------------------------------------------------
@@ -550,7 +446,8 @@ class ExchangeService:
 
     # -- what partners send (a StatementLog hook) --------------------------------------------------------------
 
-    def _receive(self, session: Session, signed: SignedStatement) -> None:
+    def receive(self, session: Session, signed: SignedStatement) -> None:
+        """One received ``exchange.report``, inside the transaction that stores it."""
         st = signed.statement
         try:
             body = ExchangeBody.model_validate(st.body)

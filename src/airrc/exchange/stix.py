@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from airrc.errors import InputError, RequestTooLarge
+from airrc.errors import RequestTooLarge, StixError
 from airrc.exchange.atlas import load_atlas
 from airrc.exchange.model import TLP_ORDER, Report
 
@@ -68,10 +68,6 @@ _PATTERNS = {
 }
 _FROM_PATTERN = {(obj, prop.replace("'", "")): kind for kind, (obj, prop) in _PATTERNS.items()}
 _FROM_PATTERN[("file", "hashes.SHA256")] = "file_sha256"
-
-
-class StixError(InputError):
-    default_code = "stix.invalid"
 
 
 def _stamp(moment: datetime) -> str:

@@ -21,10 +21,11 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from airrc.api.auth import AuthenticatedPrincipal
-from airrc.api.deps import CurrentPrincipal, NodeDep
-from airrc.errors import Error, Forbidden, InputError, NotFound
+from airrc.errors import Error, Forbidden, InputError, NotFound, TaxiiError
 from airrc.exchange.collections import STIX_MEDIA, Collection, TaxiiObject, TaxiiStatus, stamp, version_of
+from airrc.exchange.web import ExchangeHost, NodeDep
+from airrc.principals.accounts import AuthenticatedPrincipal
+from airrc.principals.web import CurrentPrincipal
 from airrc.routing import MAX_ROW_ID, BoundedJSONRoute
 from airrc.store.db import utcnow
 
@@ -101,10 +102,6 @@ def _select(session: Session, collection_id: str, f: Filters) -> tuple[list[Taxi
 router = APIRouter(prefix="/taxii2", tags=["taxii"], route_class=BoundedJSONRoute)
 
 
-class TaxiiError(Error):
-    default_code = "taxii.error"
-
-
 def _json(doc: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
         json.dumps(doc, ensure_ascii=False), status_code=status, media_type=TAXII_MEDIA, headers=headers
@@ -122,7 +119,7 @@ def _check_accept(request: Request) -> None:
         )
 
 
-def _find_collection(node: Any, session: Session, collection_id: str) -> Collection:
+def _find_collection(node: ExchangeHost, session: Session, collection_id: str) -> Collection:
     peers = node.trust.peers(session)
     found: Collection | None = next((c for c in node.taxii.collections(peers) if c.id == collection_id), None)
     if found is None:
@@ -131,7 +128,12 @@ def _find_collection(node: Any, session: Session, collection_id: str) -> Collect
 
 
 def _collection(
-    node: Any, session: Session, principal: AuthenticatedPrincipal, collection_id: str, *, write: bool = False
+    node: ExchangeHost,
+    session: Session,
+    principal: AuthenticatedPrincipal,
+    collection_id: str,
+    *,
+    write: bool = False,
 ) -> Collection:
     found = _find_collection(node, session, collection_id)
     can_read, can_write = node.taxii.rights(session, principal, found)

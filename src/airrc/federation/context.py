@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from airrc.alerts import Alerts
-from airrc.federation.peers import TrustStore
 from airrc.store.db import Store
 from airrc.store.statements import StatementLog
+from airrc.trust.peers import TrustStore
 
 __all__ = ["FederationComponent", "FederationContext"]
 

@@ -25,7 +25,7 @@ from http_message_signatures import (
 )
 from http_message_signatures.exceptions import HTTPMessageSignaturesException
 
-from airrc.errors import Error
+from airrc.errors import FederationAuthError
 
 __all__ = [
     "REQUEST_COMPONENTS",
@@ -51,12 +51,6 @@ RESPONSE_COMPONENTS = (
     '"signature-input";req',
 )
 MAX_NONCE = 64
-
-
-class FederationAuthError(Error):
-    """A node-to-node request or response that fails the signing profile."""
-
-    default_code = "federation.bad_signature"
 
 
 class _Headers:

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, String, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
 from airrc.crypto.canonical import parse_json
 from airrc.crypto.trust import NodeCard
-from airrc.errors import Error, InputError
+from airrc.errors import Error, FederationBusy, InputError
 from airrc.federation.context import FederationComponent, FederationContext
 from airrc.federation.httpsig import FederationAuthError
+from airrc.federation.tables import Equivocation, SeenNonce
 from airrc.statements import SignedStatement, kind_spec, parse_signed_statement, verify_statement
-from airrc.store.db import Base, UTCDateTime, utcnow
+from airrc.store.db import utcnow
 from airrc.store.statements import StatementRow
 
 __all__ = [
@@ -32,32 +32,6 @@ __all__ = [
 OBSERVER_KINDS = frozenset(
     {"federation.receipt", "ledger.cosignature", "node.ping", "node.card", "node.roster"}
 )
-
-
-class FederationBusy(Error):
-    default_code = "federation.busy"
-
-
-class SeenNonce(Base):
-    __tablename__ = "federation_nonces"
-
-    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
-    sender: Mapped[str] = mapped_column(String(64), nullable=False)
-    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
-
-
-class Equivocation(Base):
-    __tablename__ = "federation_equivocations"
-
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
-    issuer: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
-    seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    stored_digest: Mapped[str] = mapped_column(String(64), nullable=False)
-    offered_digest: Mapped[str] = mapped_column(String(64), nullable=False)
-    offered: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
-    detected_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
 
 @dataclass(frozen=True)

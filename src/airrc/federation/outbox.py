@@ -19,20 +19,13 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
     event,
     func,
     insert,
     select,
     update,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
 from airrc.crypto.trust import NodeCard
 from airrc.errors import Error, InputError
@@ -45,8 +38,9 @@ from airrc.federation.peer_http import (
     read_signed_answer,
     signed_get,
 )
+from airrc.federation.tables import OutboxItem, PeerLink
 from airrc.statements import PUBLIC, SignedStatement, kind_spec, parse_signed_statement, verify_statement
-from airrc.store.db import Base, UTCDateTime, utcnow
+from airrc.store.db import utcnow
 from airrc.store.statements import StatementRow, StoredRow
 
 __all__ = [
@@ -70,40 +64,6 @@ LIMITS_TTL_SECONDS = 600.0
 ASSUMED_LIMITS_TTL_SECONDS = 60.0
 BATCH_FRAME = len(b'{"statements":[]}')
 TOO_LARGE = "413 request too large"
-
-
-class OutboxItem(Base):
-    __tablename__ = "federation_outbox"
-    __table_args__ = (Index("ix_outbox_peer_state_id", "peer_id", "state", "id"),)
-
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
-    peer_id: Mapped[str] = mapped_column(String(64), nullable=False)
-    statement_row: Mapped[int] = mapped_column(ForeignKey("statements.row_id"), nullable=False)
-    kind: Mapped[str] = mapped_column(String(64), nullable=False)
-    digest: Mapped[str] = mapped_column(String(64), nullable=False)
-    state: Mapped[str] = mapped_column(String(12), nullable=False, default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    receipt_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
-
-
-class PeerLink(Base):
-    """The state of the link to one peer, as delivery and link tests see it."""
-
-    __tablename__ = "federation_links"
-
-    peer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    failing: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    last_latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
-    sync_cursor: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
 
 
 @dataclass(frozen=True)
@@ -219,6 +179,48 @@ class Outbox(FederationComponent):
                 QueueStats(peer_id, int(depth), (now - oldest_at).total_seconds() if oldest_at else 0.0)
             )
         return out
+
+    def delivered(self, session: Session, statement_id: str) -> dict[str, datetime | None]:
+        """Per recipient of one of our statements: when it was delivered (None while still queued)."""
+        rows = session.execute(
+            select(OutboxItem.peer_id, OutboxItem.delivered_at)
+            .join(StatementRow, StatementRow.row_id == OutboxItem.statement_row)
+            .where(StatementRow.statement_id == statement_id)
+        )
+        return {row.peer_id: row.delivered_at for row in rows}
+
+    def receipt_ids(self, session: Session, statement_rows: Sequence[int]) -> set[str]:
+        """The ids of the peers' receipts that covered any of these stored rows of ours."""
+        return set(
+            session.scalars(
+                select(OutboxItem.receipt_id).where(
+                    OutboxItem.statement_row.in_(statement_rows), OutboxItem.receipt_id.is_not(None)
+                )
+            )
+        )
+
+    def expedite(self, session: Session, peer_id: str, statement_id: str) -> bool:
+        """If ``statement_id`` still waits for ``peer_id``: retry the peer's queue at once, alternate
+        endpoints first, and return True. Everything queued before it goes first: delivery stays in order."""
+        pending = session.scalar(
+            select(func.count())
+            .select_from(OutboxItem)
+            .join(StatementRow, StatementRow.row_id == OutboxItem.statement_row)
+            .where(
+                OutboxItem.peer_id == peer_id,
+                OutboxItem.state == "pending",
+                StatementRow.statement_id == statement_id,
+            )
+        )
+        if not pending:
+            return False
+        self.prefer_alternates(peer_id)
+        session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.peer_id == peer_id, OutboxItem.state == "pending")
+            .values(next_attempt_at=utcnow())
+        )
+        return True
 
     def due_peers(self, session: Session) -> list[str]:
         return list(

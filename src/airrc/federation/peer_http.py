@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from airrc.crypto.canonical import parse_json
 from airrc.crypto.trust import NodeCard
-from airrc.errors import Error, InputError
+from airrc.errors import FederationError, InputError
 from airrc.federation.httpsig import sign_request, verify_response
 
 __all__ = ["LIMITS_PATH", "FederationError", "PeerLimits", "read_signed_answer", "signed_get"]
@@ -19,10 +19,6 @@ __all__ = ["LIMITS_PATH", "FederationError", "PeerLimits", "read_signed_answer",
 LIMITS_PATH = "/federation/v1/limits"
 # A peer's signed answer (a page of catch-up, an evaluation log) is read whole; beyond this it is refused.
 MAX_ANSWER_BYTES = 512 * 1024 * 1024
-
-
-class FederationError(Error):
-    default_code = "federation.error"
 
 
 @dataclass(frozen=True)

@@ -2,31 +2,55 @@
 
 from __future__ import annotations
 
-import base64
-import gzip
 import json
-from typing import Annotated, Any
+from datetime import timedelta
+from typing import Annotated, Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from airrc.api.deps import NodeDep
+from airrc.config import Settings
+from airrc.crypto.keys import NodeIdentity
 from airrc.crypto.trust import NodeCard
 from airrc.errors import UnknownIssuer
 from airrc.federation.httpsig import FederationAuthError, sign_response, verify_request
+from airrc.federation.inbox import Inbox
 from airrc.federation.sync import statements_for
-from airrc.node import Node
-from airrc.routing import BoundedJSONRoute
+from airrc.routing import BoundedJSONRoute, served_host
+from airrc.store.db import Store
+from airrc.trust.peers import TrustStore
 
-__all__ = ["router"]
+__all__ = ["FederationHost", "authenticate_peer", "router", "signed_answer"]
+
+
+class FederationHost(Protocol):
+    """What answering a peer needs: who we are, our keys, storage, pinned peers and the inbox."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def identity(self) -> NodeIdentity: ...
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def store(self) -> Store: ...
+    @property
+    def trust(self) -> TrustStore: ...
+    @property
+    def inbox(self) -> Inbox: ...
+    @property
+    def federation_max_age(self) -> timedelta: ...
+
+
+NodeDep = Annotated[FederationHost, Depends(served_host)]
 
 router = APIRouter(prefix="/federation/v1", tags=["federation"], route_class=BoundedJSONRoute)
 
 
-def _authenticate(
-    node: Node, request: Request, body: bytes, *, record_nonce: bool = True
+def authenticate_peer(
+    node: FederationHost, request: Request, body: bytes, *, record_nonce: bool = True
 ) -> tuple[NodeCard, str]:
     """The pinned peer that signed this request, after the whole signing profile and the replay check."""
     cards: dict[str, NodeCard] = {}
@@ -60,7 +84,7 @@ def _authenticate(
     return card, nonce
 
 
-def _signed(node: Node, request: Request, status: int, doc: dict[str, Any]) -> Response:
+def signed_answer(node: FederationHost, request: Request, status: int, doc: dict[str, Any]) -> Response:
     body = json.dumps(doc, separators=(",", ":")).encode()
     headers = sign_response(
         status,
@@ -83,9 +107,9 @@ async def push(request: Request, node: NodeDep) -> Response:
     return await run_in_threadpool(_push, node, request, body)
 
 
-def _push(node: Node, request: Request, body: bytes) -> Response:
+def _push(node: FederationHost, request: Request, body: bytes) -> Response:
     # The nonce is recorded in the same transaction as the batch it authenticates.
-    sender, nonce = _authenticate(node, request, body, record_nonce=False)
+    sender, nonce = authenticate_peer(node, request, body, record_nonce=False)
     items = node.inbox.parse_batch(body)
     result = node.inbox.accept(sender, items, nonce=nonce)
     doc: dict[str, Any] = {
@@ -96,8 +120,8 @@ def _push(node: Node, request: Request, body: bytes) -> Response:
     if not result.accepted and result.rejected:
         first = result.rejected[0]
         doc["error"] = {"code": first.code, "message": first.message}
-        return _signed(node, request, 422, doc)
-    return _signed(node, request, 200, doc)
+        return signed_answer(node, request, 422, doc)
+    return signed_answer(node, request, 200, doc)
 
 
 @router.get("/statements")
@@ -112,13 +136,13 @@ async def pull(
     return await run_in_threadpool(_pull, node, request, body, since, limit)
 
 
-def _pull(node: Node, request: Request, body: bytes, since: int, limit: int) -> Response:
-    sender, _nonce = _authenticate(node, request, body)
+def _pull(node: FederationHost, request: Request, body: bytes, since: int, limit: int) -> Response:
+    sender, _nonce = authenticate_peer(node, request, body)
     limit = min(limit, node.settings.limits.max_batch_length)
     with node.store.read_session() as session:
         items, following = statements_for(session, node.id, sender.id, since, limit)
     docs = [json.loads(item) for item in items]
-    return _signed(node, request, 200, {"statements": docs, "next": following})
+    return signed_answer(node, request, 200, {"statements": docs, "next": following})
 
 
 @router.get("/limits")
@@ -128,27 +152,12 @@ async def limits(request: Request, node: NodeDep) -> Response:
     return await run_in_threadpool(_limits, node, request, body)
 
 
-def _limits(node: Node, request: Request, body: bytes) -> Response:
-    _authenticate(node, request, body)
+def _limits(node: FederationHost, request: Request, body: bytes) -> Response:
+    authenticate_peer(node, request, body)
     bounds = node.settings.limits
     doc = {
         "max_request_bytes": bounds.max_request_bytes,
         "max_statement_bytes": bounds.max_statement_bytes,
         "max_batch_length": bounds.max_batch_length,
     }
-    return _signed(node, request, 200, doc)
-
-
-@router.get("/standards/logs/{attestation_id}")
-async def standards_log(attestation_id: str, request: Request, node: NodeDep) -> Response:
-    """The canonical evaluation log behind one of our attestations, for a pinned peer that verifies it."""
-    body = await request.body()
-    return await run_in_threadpool(_standards_log, node, request, body, attestation_id)
-
-
-def _standards_log(node: Node, request: Request, body: bytes, attestation_id: str) -> Response:
-    _authenticate(node, request, body)
-    packed = gzip.compress(node.standards.log_for(attestation_id), mtime=0)
-    return _signed(
-        node, request, 200, {"attestation": attestation_id, "log": base64.b64encode(packed).decode()}
-    )
+    return signed_answer(node, request, 200, doc)

@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from airrc.crypto.canonical import canonical_bytes
-from airrc.errors import InputError, first_problem
+from airrc.errors import HotlineFormatError, first_problem
 
 __all__ = [
     "LANGUAGES",
@@ -43,10 +43,6 @@ MAX_SHORT_TEXT = 2000
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?Z$")
 FieldType = Literal["enum", "sector", "country", "utc_time", "duration", "number", "short_text", "reference"]
-
-
-class HotlineFormatError(InputError):
-    default_code = "hotline.bad_field"
 
 
 class Text(BaseModel):

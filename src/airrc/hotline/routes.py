@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from airrc.api.deps import NodeDep, WatchOfficerDep
 from airrc.hotline.formats import Language
-from airrc.hotline.transcript import export_transcript
-from airrc.routing import BoundedJSONRoute
+from airrc.hotline.transcript import TranscriptHost, export_transcript
+from airrc.principals.web import WatchOfficerDep
+from airrc.routing import BoundedJSONRoute, served_host
 
 __all__ = ["router"]
 
@@ -18,6 +18,8 @@ router = APIRouter(prefix="/hotline/v1", tags=["hotline"], route_class=BoundedJS
 # Who may read hotline statements (the routes take WatchOfficerDep: the same roles).
 READERS = ("admin", "duty_officer")
 LangQuery = Annotated[Literal["en", "zh", "both"], Query()]
+# What these routes use of the node: its store and hotline service, and what a transcript export reads.
+NodeDep = Annotated[TranscriptHost, Depends(served_host)]
 
 
 class ChannelRequest(BaseModel):

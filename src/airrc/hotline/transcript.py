@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 from pydantic import ValidationError
@@ -22,8 +22,7 @@ from sqlalchemy.orm import Session
 
 from airrc.crypto.canonical import parse_json
 from airrc.crypto.trust import NodeCard
-from airrc.errors import Error, LedgerError
-from airrc.federation.outbox import OutboxItem
+from airrc.errors import Error, LedgerError, TranscriptError
 from airrc.hotline.channel import (
     AckBody,
     ChannelBody,
@@ -34,7 +33,7 @@ from airrc.hotline.channel import (
     content_commitment,
 )
 from airrc.hotline.formats import load_formats, render
-from airrc.hotline.service import ChannelRow, HotlineError, MessageRow
+from airrc.hotline.service import ChannelRow, MessageRow
 from airrc.ledger.audit import fetch_checkpoint, fetch_verified_inclusion
 from airrc.ledger.checkpoint import Checkpoint, parse_checkpoint_text, parse_note
 from airrc.ledger.proofs import (
@@ -48,23 +47,50 @@ from airrc.statements import SignedStatement, format_timestamp
 from airrc.store.statements import StatementRow
 
 if TYPE_CHECKING:
-    from airrc.node import Node
+    from airrc.config import Settings
+    from airrc.federation.outbox import Outbox
+    from airrc.hotline.service import HotlineService
+    from airrc.ledger.log import TransparencyLog
+    from airrc.store.db import Store
+    from airrc.trust.peers import TrustStore
 
-__all__ = ["TRANSCRIPT_FORMAT", "TranscriptReport", "export_transcript", "verify_transcript"]
+
+class TranscriptHost(Protocol):
+    """What exporting a transcript reads (the node provides it)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def store(self) -> Store: ...
+    @property
+    def hotline(self) -> HotlineService: ...
+    @property
+    def trust(self) -> TrustStore: ...
+    @property
+    def log(self) -> TransparencyLog: ...
+    @property
+    def outbox(self) -> Outbox: ...
+
+
+__all__ = [
+    "TRANSCRIPT_FORMAT",
+    "TranscriptHost",
+    "TranscriptReport",
+    "export_transcript",
+    "verify_transcript",
+]
 
 TRANSCRIPT_FORMAT = "airrc/hotline-transcript/v1"
 MAX_ENTRIES = 100_000
 HOTLINE_KINDS = ("hotline.channel", "hotline.message", "hotline.ack", "hotline.escalation")
 
 
-class TranscriptError(HotlineError):
-    default_code = "hotline.bad_transcript"
-
-
 # -- export ------------------------------------------------------------------------------------------------
 
 
-def _channel_rows(session: Session, node: Node, channel: ChannelRow) -> list[StatementRow]:
+def _channel_rows(session: Session, node: TranscriptHost, channel: ChannelRow) -> list[StatementRow]:
     """The channel's statements, the receipts that cover them, and the rosters its acknowledgements need."""
     ids = {channel.open_statement, channel.close_statement}
     ids |= set(
@@ -89,13 +115,7 @@ def _channel_rows(session: Session, node: Node, channel: ChannelRow) -> list[Sta
             if row.kind == "hotline.ack" and doc["body"].get("officer"):
                 acks.append((row, doc["body"]))
     ours = [r.row_id for r in rows.values() if r.local]
-    receipt_ids = set(
-        session.scalars(
-            select(OutboxItem.receipt_id).where(
-                OutboxItem.statement_row.in_(ours), OutboxItem.receipt_id.is_not(None)
-            )
-        )
-    )
+    receipt_ids = node.outbox.receipt_ids(session, ours)
     theirs = {r.digest for r in rows.values() if not r.local}
     if theirs:
         for row in session.scalars(
@@ -126,7 +146,9 @@ def _channel_rows(session: Session, node: Node, channel: ChannelRow) -> list[Sta
     return sorted(rows.values(), key=lambda r: (r.issued_at, r.issuer, r.seq))
 
 
-def export_transcript(node: Node, channel_id: str, *, client: httpx.Client | None = None) -> dict[str, Any]:
+def export_transcript(
+    node: TranscriptHost, channel_id: str, *, client: httpx.Client | None = None
+) -> dict[str, Any]:
     """The channel as a self-contained, offline-verifiable document (plaintext of its messages included)."""
     limit = node.settings.limits.max_statement_bytes
     with node.store.read_session() as session:

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from airrc.crypto.trust import NodeCard
 from airrc.errors import Error, LedgerError, ProofError, UnknownIssuer
-from airrc.federation.peers import TrustStore
 from airrc.ledger.checkpoint import (
     Checkpoint,
     Cosignature,
@@ -36,6 +35,7 @@ from airrc.ledger.proofs import decode_hashes, verify_note_with_chain
 from airrc.ledger.witness import Witness, WitnessResult
 from airrc.statements import parse_signed_statement, verify_statement
 from airrc.store.statements import StatementRow
+from airrc.trust.peers import TrustStore
 
 __all__ = [
     "StorageReport",

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, mldsa
 
 from airrc.crypto.keys import NodeIdentity, c2sp_ed25519_key_id
 from airrc.crypto.trust import NodeCard
-from airrc.errors import LedgerError
+from airrc.errors import LedgerError, NoteError
 from airrc.ledger.merkle import EMPTY_ROOT, HASH_SIZE
 
 __all__ = [
@@ -44,10 +44,6 @@ MLDSA_TYPE = b"\xff" + b"airrc/ml-dsa-65"
 COSIGNATURE_TYPE = b"\x04"
 ED25519_SIG = 64
 MLDSA65_SIG = 3309
-
-
-class NoteError(LedgerError):
-    default_code = "ledger.malformed_note"
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,9 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text, select, text
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from airrc.crypto.keys import NodeIdentity
 from airrc.errors import InputError, LedgerError
@@ -30,7 +29,8 @@ from airrc.ledger.merkle import (
     node_hash,
     subtree_hash,
 )
-from airrc.store.db import Base, UTCDateTime, utcnow
+from airrc.ledger.tables import LedgerCheckpoint, LedgerCosignature, LedgerState, LedgerTile
+from airrc.store.db import utcnow
 
 __all__ = [
     "ENTRY_LEVEL",
@@ -48,42 +48,6 @@ ENTRY_LEVEL = -1
 ADVISORY_LOCK_KEY = 0x61697272_6C6F6721 & 0x7FFFFFFFFFFFFFFF  # "airrlog!"
 MAX_APPEND = 1_000_000
 APPENDED = "airrc.ledger.appended"  # session flag: tiles read after an append in it are not cached
-
-
-class LedgerTile(Base):
-    __tablename__ = "ledger_tiles"
-
-    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    tile: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
-
-
-class LedgerState(Base):
-    __tablename__ = "ledger_state"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    root: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
-
-
-class LedgerCheckpoint(Base):
-    __tablename__ = "ledger_checkpoints"
-
-    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    root: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
-    note: Mapped[str] = mapped_column(Text, nullable=False)
-    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
-
-
-class LedgerCosignature(Base):
-    __tablename__ = "ledger_cosignatures"
-
-    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    witness_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    timestamp: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    line: Mapped[str] = mapped_column(Text, nullable=False)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
 
 @dataclass(frozen=True)

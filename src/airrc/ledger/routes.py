@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 import base64
-from typing import Annotated
+from typing import Annotated, Protocol
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from airrc.api.deps import NodeDep, ReadSessionDep, SessionDep
-from airrc.ledger.witness import StaleSize, parse_add_checkpoint
-from airrc.routing import BoundedJSONRoute
+from airrc.ledger.log import TransparencyLog
+from airrc.ledger.witness import StaleSize, Witness, parse_add_checkpoint
+from airrc.principals.web import ReadSessionDep, SessionDep
+from airrc.routing import BoundedJSONRoute, served_host
 
 __all__ = ["MAX_ENTRIES_PER_REQUEST", "router"]
 
 MAX_ENTRIES_PER_REQUEST = 1000
 SIZE = Annotated[int, Query(ge=0, le=2**63 - 1)]
 
+
+class LedgerHost(Protocol):
+    @property
+    def log(self) -> TransparencyLog: ...
+    @property
+    def witness(self) -> Witness: ...
+
+
+NodeDep = Annotated[LedgerHost, Depends(served_host)]
 router = APIRouter(prefix="/ledger/v1", tags=["ledger"], route_class=BoundedJSONRoute)
 
 

@@ -10,16 +10,14 @@ import base64
 import binascii
 import time
 from dataclasses import dataclass
-from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from airrc.alerts import Alerts
 from airrc.crypto.keys import NodeIdentity
 from airrc.crypto.trust import NodeCard
-from airrc.errors import LedgerError, ProofError
-from airrc.federation.peers import TrustStore
+from airrc.errors import InconsistentCheckpoint, LedgerError, ProofError, StaleSize
 from airrc.ledger.checkpoint import (
     Checkpoint,
     NoteSignature,
@@ -30,7 +28,9 @@ from airrc.ledger.checkpoint import (
     verify_checkpoint,
 )
 from airrc.ledger.merkle import HASH_SIZE, verify_consistency
-from airrc.store.db import Base, Store, UTCDateTime, utcnow
+from airrc.ledger.tables import WitnessCosignature, WitnessEvidence, WitnessState
+from airrc.store.db import Store, utcnow
+from airrc.trust.peers import TrustStore
 
 __all__ = [
     "MAX_PROOF_LINES",
@@ -45,75 +45,6 @@ __all__ = [
 
 MAX_PROOF_LINES = 63
 MAX_REQUEST = 80 * 1024
-
-
-class StaleSize(LedgerError):
-    """The submitter's old size is not the size we last cosigned; ``size`` tells it which is."""
-
-    default_code = "ledger.stale_size"
-
-    def __init__(self, size: int) -> None:
-        super().__init__(f"the latest cosigned size is {size}")
-        self.size = size
-
-
-class InconsistentCheckpoint(LedgerError):
-    """A signed checkpoint that contradicts what we cosigned; carries what to keep as evidence."""
-
-    default_code = "ledger.inconsistent"
-
-    def __init__(self, message: str, evidence: WitnessEvidence, peer: NodeCard) -> None:
-        super().__init__(message)
-        self.evidence = evidence
-        self.peer = peer
-
-
-class WitnessState(Base):
-    __tablename__ = "witness_state"
-
-    peer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    origin: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
-    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    root: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
-    note: Mapped[str] = mapped_column(Text, nullable=False)
-    cosignature: Mapped[str] = mapped_column(Text, nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
-
-
-class WitnessCosignature(Base):
-    """Every cosignature this witness gave, so it can say which was the first for a log at a size.
-
-    Evaluation seeds come from the first cosignature of a checkpoint containing a plan; re-asking for
-    another cosignature of the same tree must not give a log a second draw.
-    """
-
-    __tablename__ = "witness_cosignatures"
-    __table_args__ = (Index("ix_witness_cosignatures_peer_size", "peer_id", "size"),)
-
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
-    peer_id: Mapped[str] = mapped_column(String(64), nullable=False)
-    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    root: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
-    timestamp: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    line: Mapped[str] = mapped_column(Text, nullable=False)
-    cosigned_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
-
-
-class WitnessEvidence(Base):
-    __tablename__ = "witness_evidence"
-
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
-    peer_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
-    kind: Mapped[str] = mapped_column(String(32), nullable=False)
-    old_size: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    old_note: Mapped[str] = mapped_column(Text, nullable=False)
-    new_note: Mapped[str] = mapped_column(Text, nullable=False)
-    proof: Mapped[str] = mapped_column(Text, nullable=False)
-    detected_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
 
 @dataclass(frozen=True)

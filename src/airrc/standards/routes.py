@@ -6,21 +6,39 @@ request; everything else is here for the console.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import base64
+import gzip
+from typing import Annotated, Any, Literal, Protocol
 
 import httpx
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from airrc.api.auth import AuthenticatedPrincipal
-from airrc.api.deps import NodeDep, ReadSessionDep, require_roles
-from airrc.routing import BoundedJSONRoute
+from airrc.federation.routes import FederationHost, authenticate_peer, signed_answer
+from airrc.principals.accounts import AuthenticatedPrincipal
+from airrc.principals.web import ReadSessionDep, require_roles
+from airrc.routing import BoundedJSONRoute, served_host
 from airrc.standards.catalog import FRAMEWORK_IDS, crosswalk, uncovered_domains
+from airrc.standards.service import StandardsService
 
-__all__ = ["router"]
+__all__ = ["peer_router", "router"]
 
+
+class StandardsHost(Protocol):
+    @property
+    def standards(self) -> StandardsService: ...
+
+
+class StandardsPeerHost(FederationHost, StandardsHost, Protocol):
+    """Answering a peer's signed request for one of our evaluation logs."""
+
+
+NodeDep = Annotated[StandardsHost, Depends(served_host)]
+PeerNodeDep = Annotated[StandardsPeerHost, Depends(served_host)]
 router = APIRouter(prefix="/standards/v1", tags=["standards"], route_class=BoundedJSONRoute)
+# Under the federation prefix: peers fetch evaluation logs with the same signed requests as everything else.
+peer_router = APIRouter(prefix="/federation/v1", tags=["federation"], route_class=BoundedJSONRoute)
 EvaluatorDep = Annotated[AuthenticatedPrincipal, Depends(require_roles("admin", "evaluator"))]
 READERS = ("admin", "evaluator", "analyst", "observer", "approver")
 ReaderDep = Annotated[AuthenticatedPrincipal, Depends(require_roles(*READERS))]
@@ -137,3 +155,18 @@ async def verify(attestation_id: str, node: NodeDep, _: EvaluatorDep) -> dict[st
 async def endorse(attestation_id: str, node: NodeDep, _: EvaluatorDep) -> dict[str, Any]:
     signed = await run_in_threadpool(node.standards.endorse, attestation_id)
     return {"endorsement": signed.statement.id, "body": signed.statement.body}
+
+
+@peer_router.get("/standards/logs/{attestation_id}")
+async def standards_log(attestation_id: str, request: Request, node: PeerNodeDep) -> Response:
+    """The canonical evaluation log behind one of our attestations, for a pinned peer that verifies it."""
+    body = await request.body()
+    return await run_in_threadpool(_standards_log, node, request, body, attestation_id)
+
+
+def _standards_log(node: StandardsPeerHost, request: Request, body: bytes, attestation_id: str) -> Response:
+    authenticate_peer(node, request, body)
+    packed = gzip.compress(node.standards.log_for(attestation_id), mtime=0)
+    return signed_answer(
+        node, request, 200, {"attestation": attestation_id, "log": base64.b64encode(packed).decode()}
+    )

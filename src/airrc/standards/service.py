@@ -13,20 +13,19 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 from pydantic import ValidationError
-from sqlalchemy import BigInteger, Boolean, LargeBinary, String, Text, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from airrc.crypto.keys import NodeIdentity
 from airrc.crypto.trust import NodeCard
 from airrc.errors import Conflict, Error, LedgerError, NotFound, StandardsError, first_problem
 from airrc.federation.peer_http import signed_get
-from airrc.federation.peers import TrustStore
 from airrc.ledger.audit import (
     fetch_checkpoint,
     fetch_consistency_proof,
@@ -66,9 +65,11 @@ from airrc.standards.scoring import (
     score_requirements,
 )
 from airrc.standards.suites import SuiteCatalog
+from airrc.standards.tables import RunRow, VerificationRow
 from airrc.statements import PUBLIC, SignedStatement, verify_statement
-from airrc.store.db import Base, Store, UTCDateTime, utcnow
+from airrc.store.db import Store, utcnow
 from airrc.store.statements import StatementLog, StatementRow
+from airrc.trust.peers import TrustStore
 
 if TYPE_CHECKING:
     from inspect_ai.model import Model
@@ -77,41 +78,6 @@ __all__ = ["RunRow", "StandardsService", "Verification", "VerificationRow"]
 
 LOG_PATH = "/federation/v1/standards/logs/"
 HTTP_TIMEOUT = 60.0
-
-
-class RunRow(Base):
-    """A plan's run on this node: its seed, results and canonical log (until and after it is attested)."""
-
-    __tablename__ = "standards_runs"
-
-    plan_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    model: Mapped[str] = mapped_column(String(500), nullable=False)
-    seed: Mapped[str] = mapped_column(String(64), nullable=False)
-    seed_size: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    seed_note: Mapped[str] = mapped_column(Text, nullable=False)
-    seed_cosignature: Mapped[str] = mapped_column(Text, nullable=False)
-    log_dir: Mapped[str] = mapped_column(Text, nullable=False)
-    log_gz: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
-    log_digest: Mapped[str] = mapped_column(String(64), nullable=False)
-    results: Mapped[str] = mapped_column(Text, nullable=False)
-    inspect_ai_version: Mapped[str] = mapped_column(String(64), nullable=False)
-    attestation_id: Mapped[str | None] = mapped_column(String(36), nullable=True, unique=True)
-    finished_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
-
-
-class VerificationRow(Base):
-    """A peer's attestation that this node verified (only successful verifications are kept)."""
-
-    __tablename__ = "standards_verifications"
-
-    attestation_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    attester: Mapped[str] = mapped_column(String(64), nullable=False)
-    checks: Mapped[str] = mapped_column(Text, nullable=False)
-    rerun: Mapped[str | None] = mapped_column(Text, nullable=True)
-    rerun_log_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    rerun_ok: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    endorsement_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    verified_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
 
 @dataclass

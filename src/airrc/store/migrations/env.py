@@ -5,20 +5,6 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-import airrc.alerts
-import airrc.api.auth
-import airrc.api.throttle
-import airrc.control.service
-import airrc.exchange.collections
-import airrc.exchange.service
-import airrc.federation.inbox
-import airrc.federation.outbox
-import airrc.federation.peers
-import airrc.hotline.service
-import airrc.ledger.log
-import airrc.ledger.witness
-import airrc.standards.service
-import airrc.store.statements  # noqa: F401  (each package registers its tables on import)
 from airrc.store.db import Base
 
 config = context.config

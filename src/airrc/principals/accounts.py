@@ -16,7 +16,7 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Literal, get_args
 
 from argon2 import PasswordHasher
@@ -27,13 +27,14 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import Boolean, ForeignKey, LargeBinary, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from airrc.crypto.canonical import b64encode
 from airrc.errors import AuthError, Conflict, Forbidden, InputError, NotFound
+from airrc.principals.tables import PrincipalRow, TokenRow
 from airrc.statements import RosterBody, RosterEntry
-from airrc.store.db import Base, Store, UTCDateTime, utcnow
+from airrc.store.db import Store, utcnow
 
 __all__ = [
     "HUMAN_ROLES",
@@ -60,40 +61,6 @@ MAX_TOKEN = timedelta(days=366)
 # A token that unlocks a personal key can sign in that person's name: it lives a week at most.
 MAX_SIGNING_TOKEN = timedelta(days=7)
 TOKEN_PREFIX = "airrc"  # noqa: S105 - a label, not a secret
-
-
-class PrincipalRow(Base):
-    __tablename__ = "principals"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
-    kind: Mapped[str] = mapped_column(String(8), nullable=False)  # "user" | "service"
-    roles: Mapped[str] = mapped_column(String(200), nullable=False)
-    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    personal_public_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    personal_key_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    key_salt: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
-
-    @property
-    def role_set(self) -> frozenset[str]:
-        return frozenset(r for r in self.roles.split(",") if r)
-
-
-class TokenRow(Base):
-    __tablename__ = "tokens"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    principal_id: Mapped[str] = mapped_column(
-        ForeignKey("principals.id", ondelete="CASCADE"), nullable=False, index=True
-    )
-    secret_hash: Mapped[str] = mapped_column(String(64), nullable=False)
-    kind: Mapped[str] = mapped_column(String(8), nullable=False)  # "session" | "api"
-    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    revoked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
 
 @dataclass(frozen=True)

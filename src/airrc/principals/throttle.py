@@ -10,22 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Boolean, Integer, String, delete, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from airrc.errors import Throttled
-from airrc.store.db import Base, UTCDateTime, utcnow
+from airrc.principals.tables import LoginFailure
+from airrc.store.db import utcnow
 
 __all__ = ["LoginFailure", "LoginThrottle"]
-
-
-class LoginFailure(Base):
-    __tablename__ = "login_failures"
-
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # "user:NAME" | "addr:ADDRESS"
-    failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    locked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,185 @@
+"""Human control of protected decisions: pending, votes, reveal, audits."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from airrc.cli._common import (
+    HomeOpt,
+    open_node,
+    out,
+    read_file,
+    read_password,
+)
+from airrc.errors import Error
+
+control_app = typer.Typer(no_args_is_help=True, help="Human control of protected decisions.")
+
+
+def _decisions_table(rows: list[dict[str, object]]) -> Table:
+    table = Table("id", "category", "state", "approvals", "denials", "quorum", "expires")
+    for d in rows:
+        table.add_row(
+            str(d["id"]),
+            str(d["category"]),
+            str(d["state"]),
+            str(d["approvals"]),
+            str(d["denials"]),
+            str(d["quorum"]),
+            str(d["expires_at"]),
+        )
+    return table
+
+
+@control_app.command("pending")
+def control_pending(home: HomeOpt = None) -> None:
+    """Decisions waiting for approvers (expired ones are closed first: no answer means no)."""
+    node = open_node(home)
+    with node.store.session() as session:
+        node.control.settle_expired(session)
+        rows = [d.to_json() for d in node.control.decisions(session, state="pending")]
+    out.print(_decisions_table(rows))
+
+
+@control_app.command("show")
+def control_show(decision_id: Annotated[str, typer.Argument()], home: HomeOpt = None) -> None:
+    """One decision, with its outcome statement."""
+    node = open_node(home)
+    with node.store.session() as session:
+        node.control.settle_expired(session)
+        decision = node.control.get(session, decision_id).to_json()
+        refusals = [(r.principal, r.action, r.code) for r in node.control.refusals(session, decision_id)]
+    sys.stdout.write(json.dumps({**decision, "refusals": refusals}, indent=2) + "\n")
+
+
+def _vote(decision_id: str, user: str, reason: str, approve: bool, home: Path | None) -> None:
+    node = open_node(home)
+    password = read_password()
+    with node.store.session() as session:
+        principal = node.principals.unlock(session, user, password)
+    try:
+        with node.store.session() as session:
+            decision = node.control.vote(session, principal, decision_id, approve=approve, reason=reason)
+    except Error as exc:
+        node.control.refuse(user, "vote", exc.code, decision_id)
+        raise
+    out.print(
+        f"{'approved' if approve else 'denied'} by {user}: decision is {decision.state} "
+        f"({decision.approvals}/{decision.quorum} approvals)"
+    )
+
+
+@control_app.command("reveal")
+def control_reveal(decision_id: Annotated[str, typer.Argument()], home: HomeOpt = None) -> None:
+    """Selective disclosure: print a decision's sealed action, rationale and salt, checked against the
+    commitments in the log, for the party you choose to show them to."""
+    node = open_node(home)
+    with node.store.read_session() as session:
+        decision = node.control.get(session, decision_id)
+        request = node.statements.get(session, decision.request_statement)
+        revealed = node.control.reveal(session, request)
+    sys.stdout.write(json.dumps(revealed, indent=2, ensure_ascii=False) + "\n")
+
+
+@control_app.command("approve")
+def control_approve(
+    decision_id: Annotated[str, typer.Argument()],
+    user: Annotated[str, typer.Option("--user", help="The approver; their password on stdin.")],
+    reason: Annotated[str, typer.Option(help="Why.")],
+    home: HomeOpt = None,
+) -> None:
+    """Approve, signed with your personal key (password read from stdin)."""
+    _vote(decision_id, user, reason, True, home)
+
+
+@control_app.command("deny")
+def control_deny(
+    decision_id: Annotated[str, typer.Argument()],
+    user: Annotated[str, typer.Option("--user", help="The approver; their password on stdin.")],
+    reason: Annotated[str, typer.Option(help="Why.")],
+    home: HomeOpt = None,
+) -> None:
+    """Deny, signed with your personal key (password read from stdin)."""
+    _vote(decision_id, user, reason, False, home)
+
+
+@control_app.command("audit")
+def control_audit(
+    since: Annotated[datetime | None, typer.Option("--from")] = None,
+    until: Annotated[datetime | None, typer.Option("--to")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Prove from the ledger that every executed protected action had its quorum first; list violations."""
+    from airrc.control.audit import audit, record_rows
+    from airrc.statements import parse_signed_statement
+
+    node = open_node(home)
+    with node.store.read_session() as session:
+        rows = record_rows(session, since=_utc(since), until=_utc(until))
+        report = audit(
+            [parse_signed_statement(r.data, max_bytes=node.settings.limits.max_statement_bytes) for r in rows]
+        )
+    _print_audit(report)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _print_audit(report: object) -> None:
+    from airrc.control.audit import AuditReport
+
+    assert isinstance(report, AuditReport)  # noqa: S101
+    out.print(
+        f"{report.requests} request(s); {report.executed} executed, {report.executed_with_quorum} with their "
+        f"quorum; {len(report.violations)} violation(s)"
+    )
+    for v in report.violations:
+        out.print(f"  [red]violation[/red] {v.decision_id}: {v.code} ({v.detail})")
+    if report.violations:
+        raise typer.Exit(1)
+
+
+@control_app.command("export-audit")
+def control_export_audit(
+    output: Annotated[Path, typer.Option("--output", "-o")],
+    since: Annotated[datetime | None, typer.Option("--from")] = None,
+    until: Annotated[datetime | None, typer.Option("--to")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Write an audit bundle (commitments, proofs, checkpoint) a peer can verify without seeing details."""
+    from airrc.control.audit import export_bundle
+
+    node = open_node(home)
+    with node.store.session() as session:
+        bundle = export_bundle(
+            session, log=node.log, chain=node.card_chain(), since=_utc(since), until=_utc(until)
+        )
+    output.write_text(json.dumps(bundle, indent=1, sort_keys=True))
+    out.print(f"wrote {len(bundle['statements'])} statement(s) to {output}")
+
+
+@control_app.command("verify-audit")
+def control_verify_audit(file: Annotated[Path, typer.Argument()], home: HomeOpt = None) -> None:
+    """Verify a peer's audit bundle against its pinned card and audit it."""
+    from airrc.control.audit import verify_bundle
+    from airrc.crypto.canonical import parse_json
+
+    node = open_node(home)
+    limit = 256 * 1024 * 1024
+    doc = parse_json(read_file(file, limit), max_bytes=limit)
+    issuer = doc.get("cards", [{}])[0].get("id") if isinstance(doc, dict) and doc.get("cards") else None
+    with node.store.read_session() as session:
+        pinned = node.trust.chain(session, issuer) if isinstance(issuer, str) else []
+    card, report = verify_bundle(doc, pinned_chain=pinned, max_bytes=node.settings.limits.max_statement_bytes)
+    out.print(f"bundle from [bold]{card.name}[/bold] verified: signatures, log inclusion, checkpoint")
+    _print_audit(report)

@@ -1,0 +1,280 @@
+"""Reports of malicious AI use, STIX bundles, ATLAS search, TAXII collections."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from airrc.cli._common import (
+    HomeOpt,
+    dump_json,
+    err,
+    open_node,
+    out,
+    read_json,
+)
+from airrc.errors import InputError
+
+report_app = typer.Typer(no_args_is_help=True, help="Reports of malicious AI use shared with partners.")
+stix_app = typer.Typer(no_args_is_help=True, help="STIX 2.1 bundles in and out.")
+atlas_app = typer.Typer(no_args_is_help=True, help="The bundled MITRE ATLAS techniques.")
+taxii_app = typer.Typer(no_args_is_help=True, help="The TAXII 2.1 server's collections and who may use them.")
+
+
+# -- exchange ---------------------------------------------------------------------------------------------------
+
+
+def _report_line(row: dict[str, Any]) -> tuple[str, ...]:
+    report = row["report"]
+    title = report["title"].get("en") or report["title"].get("zh") or ""
+    return (
+        str(row["key"]),
+        row["report_id"][:8],
+        row["origin"],
+        f"v{row['version']}",
+        row["status"],
+        row["tlp"].upper(),
+        row["severity"],
+        title[:60],
+    )
+
+
+@report_app.command("new")
+def report_new(
+    source: Annotated[str, typer.Argument(help="A report as JSON: a file, or - for standard input.")],
+    home: HomeOpt = None,
+) -> None:
+    """Create a draft report (checked completely: nothing malformed is stored)."""
+    node = open_node(home)
+    doc = read_json(source, node.settings.limits.max_request_bytes)
+    with node.store.session() as session:
+        row = node.exchange.create(session, doc)
+        out.print(f"draft {row.key} report {row.report_id}")
+
+
+@report_app.command("edit")
+def report_edit(
+    report: Annotated[str, typer.Argument(help="Key or report id.")],
+    source: Annotated[str, typer.Argument(help="The new content as JSON (file or -).")],
+    home: HomeOpt = None,
+) -> None:
+    """Change a draft, or start the next version of a published report."""
+    node = open_node(home)
+    doc = read_json(source, node.settings.limits.max_request_bytes)
+    with node.store.session() as session:
+        row = node.exchange.edit(session, report, doc)
+        out.print(f"report {row.report_id} is now draft version {row.version}")
+
+
+@report_app.command("preview")
+def report_preview(report: Annotated[str, typer.Argument()], home: HomeOpt = None) -> None:
+    """For each partner: whether the report would go and exactly the JSON that would leave."""
+    node = open_node(home)
+    with node.store.read_session() as session:
+        dump_json([d.to_json() for d in node.exchange.preview(session, report)])
+
+
+@report_app.command("publish")
+def report_publish(report: Annotated[str, typer.Argument()], home: HomeOpt = None) -> None:
+    """Send the report to every partner its policy allows (one statement each; sealed from AMBER up)."""
+    node = open_node(home)
+    with node.store.session() as session:
+        result = node.exchange.publish(session, report)
+        for d in result.decisions:
+            verdict = "[green]sent[/green]" if d.shared else f"[yellow]withheld[/yellow] ({d.reason})"
+            out.print(f"{d.partner_name}: {verdict}")
+        sent = sum(d.shared for d in result.decisions)
+        out.print(
+            f"report {result.report.report_id} v{result.report.version} published to {sent} partner(s)"
+            if sent
+            else f"report {result.report.report_id} v{result.report.version} recorded; it left for nobody"
+        )
+
+
+@report_app.command("revoke")
+def report_revoke(
+    report: Annotated[str, typer.Argument()],
+    reason: Annotated[str, typer.Option("--reason")] = "revoked by the issuer",
+    home: HomeOpt = None,
+) -> None:
+    """Withdraw a report from every partner that received it."""
+    node = open_node(home)
+    with node.store.session() as session:
+        sent = node.exchange.revoke(session, report, reason)
+    out.print(f"revoked; {len(sent)} partner(s) told")
+
+
+@report_app.command("list")
+def report_list(
+    category: Annotated[str | None, typer.Option()] = None,
+    sector: Annotated[str | None, typer.Option()] = None,
+    technique: Annotated[str | None, typer.Option()] = None,
+    tlp: Annotated[str | None, typer.Option()] = None,
+    origin: Annotated[str | None, typer.Option(help="A peer's name, or 'local'.")] = None,
+    text: Annotated[str | None, typer.Option("--text")] = None,
+    status: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option()] = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Reports, ours and received, newest first."""
+    from airrc.exchange.service import SearchQuery
+
+    node = open_node(home)
+    with node.store.read_session() as session:
+        names = node.names(session)
+        origin_id = next((i for i, n in names.items() if n == origin), origin)
+        query = SearchQuery(
+            category=category,
+            sector=sector,
+            technique=technique,
+            tlp=tlp,
+            origin=origin_id,
+            text=text,
+            status=status,
+            limit=limit,
+        )
+        rows = [r.to_json(names=names) for r in node.exchange.search(session, query)]
+    if as_json:
+        dump_json(rows)
+        return
+    table = Table("key", "report", "origin", "ver", "status", "TLP", "severity", "title")
+    for row in rows:
+        table.add_row(*_report_line(row))
+    out.print(table)
+
+
+@report_app.command("show")
+def report_show(report: Annotated[str, typer.Argument()], home: HomeOpt = None) -> None:
+    """One report with its correlation links."""
+    node = open_node(home)
+    with node.store.read_session() as session:
+        names = node.names(session)
+        row = node.exchange.get(session, report)
+        shares = [
+            {**share, "partner": names.get(share["partner_id"], share["partner_id"])}
+            for share in node.exchange.shares(session, row.key)
+        ]
+        dump_json(
+            {**row.to_json(names=names), "links": node.exchange.links(session, row.key), "shares": shares}
+        )
+
+
+@report_app.command("policy")
+def report_policy(
+    partner: Annotated[str, typer.Argument(help="Peer name or id.")],
+    max_tlp: Annotated[str, typer.Option("--max-tlp")] = "green",
+    category: Annotated[
+        list[str] | None, typer.Option("--category", help="Allowed; repeat. Default all.")
+    ] = None,
+    redact: Annotated[list[str] | None, typer.Option("--redact", help="A field never sent; repeat.")] = None,
+    scrub_pii: Annotated[bool, typer.Option("--scrub-pii/--no-scrub-pii")] = True,
+    home: HomeOpt = None,
+) -> None:
+    """Set what a partner may receive."""
+    from pydantic import ValidationError
+
+    from airrc.exchange.policy import PartnerPolicy
+
+    node = open_node(home)
+    try:
+        policy = PartnerPolicy.model_validate(
+            {
+                "max_tlp": max_tlp,
+                "categories": tuple(category) if category else None,
+                "redact": tuple(redact or ()),
+                "scrub_pii": scrub_pii,
+            }
+        )
+    except ValidationError as exc:
+        err0 = exc.errors()[0]
+        raise InputError(f"{err0['loc'][0]}: {err0['msg']}", code="exchange.bad_policy") from exc
+    with node.store.session() as session:
+        card = node.exchange.set_policy(session, partner, policy)
+    out.print(f"policy for {card.name}: up to TLP:{max_tlp.upper()}")
+
+
+@stix_app.command("export")
+def stix_export(
+    report: Annotated[str, typer.Argument()],
+    partner: Annotated[str | None, typer.Option("--for", help="Exactly what this partner may see.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """A report as a STIX 2.1 bundle."""
+    node = open_node(home)
+    with node.store.read_session() as session:
+        bundle = node.exchange.export_stix(session, report, partner=partner)
+    text = json.dumps(bundle, indent=2, ensure_ascii=False)
+    if output is None:
+        sys.stdout.write(text + "\n")
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {len(bundle['objects'])} STIX objects to {output}")
+
+
+@stix_app.command("import")
+def stix_import(
+    source: Annotated[str, typer.Argument(help="A STIX 2.1 bundle (file or -).")],
+    origin_country: Annotated[
+        str | None, typer.Option("--origin-country", help="ISO code, for bundles from other tools.")
+    ] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Draft reports from a STIX 2.1 bundle (MISP, OpenCTI, another node); all of them or none."""
+    node = open_node(home)
+    limit = node.settings.limits.max_request_bytes
+    bundle = read_json(source, limit)
+    with node.store.session() as session:
+        rows = node.exchange.import_stix(
+            session, bundle, origin_country=origin_country or node.settings.country, max_bytes=limit
+        )
+        for row in rows:
+            out.print(f"draft {row.key} report {row.report_id}")
+
+
+@atlas_app.command("search")
+def atlas_search(text: Annotated[str, typer.Argument()]) -> None:
+    """MITRE ATLAS techniques matching every word."""
+    from airrc.exchange.atlas import load_atlas
+
+    atlas = load_atlas()
+    table = Table("technique", "name", "tactics")
+    for t in atlas.search(text):
+        table.add_row(t.id, t.name, ", ".join(atlas.tactics.get(x, x) for x in t.tactics))
+    out.print(table)
+
+
+@taxii_app.command("collections")
+def taxii_collections(home: HomeOpt = None) -> None:
+    """The TAXII collections of this node."""
+    node = open_node(home)
+    with node.store.read_session() as session:
+        table = Table("id", "title", "kind")
+        for c in node.taxii.collections(node.trust.peers(session)):
+            table.add_row(c.id, c.title, c.kind)
+    out.print(table)
+
+
+@taxii_app.command("grant")
+def taxii_grant(
+    principal: Annotated[str, typer.Option("--principal", help="A user or service name.")],
+    collection: Annotated[str, typer.Option("--collection", help="Collection id.")],
+    read: Annotated[bool, typer.Option("--read/--no-read")] = True,
+    write: Annotated[bool, typer.Option("--write/--no-write")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Let a principal (e.g. a partner's service account) read or write one collection."""
+    node = open_node(home)
+    with node.store.session() as session:
+        ids = {c.id for c in node.taxii.collections(node.trust.peers(session))}
+        if collection not in ids:
+            raise InputError(f"no collection {collection}", code="taxii.unknown_collection")
+        row = node.principals.get(session, principal)
+        node.taxii.grant(session, row.id, collection, read=read, write=write)
+    out.print(f"{principal}: read={read} write={write} on {collection}")

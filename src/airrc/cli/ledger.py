@@ -1,0 +1,149 @@
+"""This node's transparency log, peers' logs, and federation link tests."""
+
+from __future__ import annotations
+
+import base64
+import sys
+from typing import Annotated
+
+import httpx
+import typer
+from rich.table import Table
+
+from airrc.cli._common import (
+    HomeOpt,
+    err,
+    open_node,
+    out,
+)
+from airrc.errors import Error
+
+ledger_app = typer.Typer(no_args_is_help=True, help="This node's transparency log and its peers' logs.")
+federation_app = typer.Typer(no_args_is_help=True, help="Node-to-node delivery and link tests.")
+
+
+@ledger_app.command("status")
+def ledger_status(home: HomeOpt = None) -> None:
+    """Tree size, root, latest checkpoint, cosignatures, and what we witnessed of each peer."""
+    node = open_node(home)
+    with node.store.session() as session:
+        state = node.log.state(session)
+        latest = node.log.latest_checkpoint(session)
+        cosigs = node.log.cosignatures(session, latest.size) if latest is not None else []
+        peers = node.trust.peers(session)
+        witnessed = {p.id: node.witness.latest(session, p.id) for p in peers}
+        evidence = len(node.witness.evidence(session))
+    out.print(
+        f"log [bold]{node.card.origin}[/bold]: size {state.size}, root {base64.b64encode(state.root).decode()}"
+    )
+    out.print(
+        f"latest checkpoint: size {latest.size if latest else 'none'}, cosigned by {len(cosigs)} witness(es)"
+    )
+    table = Table("peer", "witnessed size", "updated")
+    for peer in peers:
+        w = witnessed[peer.id]
+        table.add_row(peer.name, str(w.size) if w else "-", w.updated_at.isoformat()[:19] if w else "-")
+    out.print(table)
+    if evidence:
+        out.print(f"[red]{evidence} piece(s) of evidence of inconsistent peer logs kept[/red]")
+
+
+@ledger_app.command("checkpoint")
+def ledger_checkpoint(home: HomeOpt = None) -> None:
+    """Sign a checkpoint of the current tree now (the server also does so periodically)."""
+    node = open_node(home)
+    with node.store.session() as session:
+        note = node.log.checkpoint(session)
+    sys.stdout.write(note.serialise())
+
+
+@ledger_app.command("verify")
+def ledger_verify(home: HomeOpt = None) -> None:
+    """Recompute every entry, leaf, node and root from storage; check every checkpoint and cosignature."""
+    from rich.progress import Progress as RichProgress
+
+    node = open_node(home)
+    with RichProgress(console=err, transient=True) as bar:
+        tasks: dict[str, object] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=max(total, 1))
+            bar.update(tasks[stage], completed=done, total=max(total, 1))  # type: ignore[arg-type]
+
+        report = node.verify_ledger(progress)
+    out.print(
+        f"[green]log verified[/green]: {report.size} entries, root {base64.b64encode(report.root).decode()}, "
+        f"{report.checkpoints} checkpoint(s), {report.cosignatures} cosignature(s)"
+    )
+
+
+@ledger_app.command("audit")
+def ledger_audit(
+    peer: Annotated[str, typer.Option("--peer", help="Name of the pinned peer to audit.")],
+    home: HomeOpt = None,
+) -> None:
+    """Fetch a peer's checkpoint and consistency proof; verify against what we last cosigned, then cosign."""
+
+    from airrc.ledger.audit import audit_peer
+
+    node = open_node(home)
+    with node.store.session() as session:
+        card = node.trust.by_name(session, peer)
+    with httpx.Client() as client:
+        result = audit_peer(node.store.session, node.witness, card, client)
+    out.print(f"[green]consistent[/green]: {card.name} at size {result.checkpoint.size}, cosigned")
+
+
+@ledger_app.command("publish")
+def ledger_publish(
+    peer: Annotated[list[str] | None, typer.Option("--peer", help="Only these peers (default: all).")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Ask peers to witness our latest checkpoint (C2SP add-checkpoint) and keep their cosignatures."""
+
+    from airrc.ledger.audit import request_cosignature
+
+    node = open_node(home)
+    with node.store.session() as session:
+        cards = [node.trust.by_name(session, p) for p in peer] if peer else node.trust.peers(session)
+    failures = 0
+    with httpx.Client() as client:
+        for card in cards:
+            try:
+                result = request_cosignature(node.store.session, node.log, card, client)
+            except Error as exc:
+                failures += 1
+                err.print(f"{card.name}: {exc.diagnostics()}", markup=False)
+                continue
+            out.print(f"{card.name}: cosigned at {result.timestamp}")
+    if failures:
+        raise typer.Exit(1)
+
+
+@federation_app.command("ping")
+def federation_ping(
+    peer: Annotated[str, typer.Argument(help="Name of the pinned peer.")],
+    count: Annotated[int, typer.Option(min=1, max=10_000)] = 5,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for every receipt.")] = 30.0,
+    home: HomeOpt = None,
+) -> None:
+    """Send COUNT node.ping statements through the outbox and wait for their receipts (the running
+    ``airrc serve`` delivers them, through outages); print p50/p99 latency."""
+    from airrc.worker import wait_for_receipts
+
+    node = open_node(home)
+    with node.store.read_session() as session:
+        card = node.trust.by_name(session, peer)
+    result = wait_for_receipts(node, card, count=count, timeout=timeout)
+    out.print(
+        f"{card.name}: {result.receipted}/{count} receipted; latency p50 {result.p50_ms:.1f} ms, "
+        f"p99 {result.p99_ms:.1f} ms"
+    )
+    if result.receipted < count:
+        err.print(
+            f"error[federation.ping_timeout]: {count - result.receipted} ping(s) not receipted within "
+            f"{timeout:g} s",
+            markup=False,
+        )
+        raise typer.Exit(1)
