@@ -310,6 +310,13 @@ HTTP_STATUS_BY_CODE: dict[str, int] = {
     "federation.no_nonce": 401,
     "federation.batch_too_large": 413,
     "federation.busy": 503,
+    # A peer's answer that fails its checks, signature included: the failure is upstream of this node.
+    "federation.bad_response": 502,
+    # Unknown referents are 404 wherever they are named, a route's path or a request's body.
+    "hotline.unknown_channel": 404,
+    "hotline.unknown_message": 404,
+    "standards.unknown_plan": 404,
+    "taxii.unknown_collection": 404,
     "control.unknown_decision": 404,
     "control.unknown_category": 422,
     "control.duplicate_vote": 409,

@@ -194,7 +194,7 @@ class FederationWorker:
         return False
 
     def _witness(self, client: httpx.Client) -> bool:
-        from airrc.ledger.audit import request_cosignature
+        from airrc.federation.log_audit import request_cosignature
 
         node = self.node
         with node.store.read_session() as session:

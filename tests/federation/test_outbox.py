@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from airrc.api.app import create_app
 from airrc.federation.outbox import BATCH_FRAME, Outbox, OutboxItem
-from airrc.federation.peer_http import PeerLimits
+from airrc.federation.peer_client import PeerLimits
 from airrc.node import Node
 from airrc.store.statements import Draft
 from tests.conftest import NodeFactory

@@ -162,7 +162,7 @@ def test_lying_attestations_are_refused(attested) -> None:
 
 
 def test_a_seed_from_a_later_cosignature_is_refused(attested) -> None:
-    from airrc.ledger.audit import request_cosignature
+    from airrc.federation.log_audit import request_cosignature
     from airrc.standards.plan import derive_seed
 
     net, plan_id, attestation_id = attested

@@ -85,7 +85,7 @@ def ledger_audit(
 ) -> None:
     """Fetch a peer's checkpoint and consistency proof; verify against what we last cosigned, then cosign."""
 
-    from airrc.ledger.audit import audit_peer
+    from airrc.federation.log_audit import audit_peer
 
     node = open_node(home)
     with node.store.session() as session:
@@ -102,7 +102,7 @@ def ledger_publish(
 ) -> None:
     """Ask peers to witness our latest checkpoint (C2SP add-checkpoint) and keep their cosignatures."""
 
-    from airrc.ledger.audit import request_cosignature
+    from airrc.federation.log_audit import request_cosignature
 
     node = open_node(home)
     with node.store.session() as session:

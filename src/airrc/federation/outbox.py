@@ -28,16 +28,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from airrc.crypto.trust import NodeCard
-from airrc.errors import Error, InputError
+from airrc.errors import Error, FederationError, InputError
 from airrc.federation.context import FederationComponent, FederationContext
-from airrc.federation.httpsig import sign_request
-from airrc.federation.peer_http import (
-    LIMITS_PATH,
-    FederationError,
-    PeerLimits,
-    read_signed_answer,
-    signed_get,
-)
+from airrc.federation.peer_client import LIMITS_PATH, PeerAnswer, PeerClient, PeerLimits
 from airrc.federation.tables import OutboxItem, PeerLink
 from airrc.statements import PUBLIC, SignedStatement, kind_spec, parse_signed_statement, verify_statement
 from airrc.store.db import utcnow
@@ -253,15 +246,7 @@ class Outbox(FederationComponent):
             with self._alternates_lock:
                 self._byte_bound.pop(peer.id, None)
         try:
-            doc = signed_get(
-                peer,
-                LIMITS_PATH,
-                node_id=self.node_id,
-                key=self.signing_key,
-                client=client,
-                max_age=self.request_max_age,
-                timeout=10.0,
-            )
+            doc = self.peer_client(client).signed_get(peer, LIMITS_PATH, timeout=10.0)
             limits, ttl = PeerLimits.from_answer(peer, doc), LIMITS_TTL_SECONDS
         except (Error, httpx.HTTPError) as exc:
             log.info("limits of %s unknown (%s); assuming ours", peer.name, getattr(exc, "code", "transport"))
@@ -308,10 +293,10 @@ class Outbox(FederationComponent):
         batch = self._batch(head, limits, self._byte_bound.get(peer.id))
         body = b'{"statements":[' + b",".join(bytes(r[3]) for r in batch) + b"]}"
         try:
-            response = self._post(peer, client, body)
-            if response[0].status_code == 413:
+            answer = self._post(peer, client, body)
+            if answer.response.status_code == 413:
                 return self._answered_too_large(peer, batch, len(body))
-            outcome = self._read_response(peer, response)
+            outcome = self._read_response(peer, client, answer)
         except (Error, httpx.HTTPError) as exc:
             code = exc.code if isinstance(exc, Error) else f"transport.{type(exc).__name__}"
             self._failed([r[0] for r in batch], peer, code)
@@ -366,41 +351,23 @@ class Outbox(FederationComponent):
                 max_request_bytes=limits.max_request_bytes,
             )
 
-    def _post(
-        self, peer: NodeCard, client: httpx.Client, body: bytes
-    ) -> tuple[httpx.Response, str, dict[str, str]]:
-        last: Exception | None = None
-        for endpoint in self.endpoints_for(peer):
-            url = endpoint.rstrip("/") + STATEMENTS_PATH
-            signed = sign_request("POST", url, body, key=self.signing_key, key_id=self.node_id)
-            try:
-                response = client.post(url, content=body, headers=signed.headers, timeout=30.0)
-            except httpx.TransportError as exc:
-                last = exc
-                continue
-            with self._alternates_lock:
-                self._alternates_first.discard(peer.id)
-            return response, url, signed.headers
-        if last is None:
-            raise InputError(f"{peer.name} has no endpoints", code="federation.no_endpoint")
-        raise last
+    def peer_client(self, client: httpx.Client) -> PeerClient:
+        return PeerClient(client, node_id=self.node_id, key=self.signing_key, max_age=self.request_max_age)
 
-    def _read_response(
-        self, peer: NodeCard, sent: tuple[httpx.Response, str, dict[str, str]]
-    ) -> dict[str, Any]:
-        response, url, request_headers = sent
-        if response.status_code not in (200, 422):
-            raise FederationError(
-                f"{peer.name} answered {response.status_code}", code="federation.peer_error"
-            )
-        return read_signed_answer(
-            peer,
-            response,
-            method="POST",
-            url=url,
-            request_headers=request_headers,
-            max_age=self.request_max_age,
+    def _post(self, peer: NodeCard, client: httpx.Client, body: bytes) -> PeerAnswer:
+        answer = self.peer_client(client).request(
+            peer, "POST", STATEMENTS_PATH, body=body, signed=True, endpoints=self.endpoints_for(peer)
         )
+        with self._alternates_lock:
+            self._alternates_first.discard(peer.id)
+        return answer
+
+    def _read_response(self, peer: NodeCard, client: httpx.Client, answer: PeerAnswer) -> dict[str, Any]:
+        if answer.response.status_code not in (200, 422):
+            raise FederationError(
+                f"{peer.name} answered {answer.response.status_code}", code="federation.peer_error"
+            )
+        return self.peer_client(client).read_signed(peer, answer, "POST")
 
     def _record(self, peer: NodeCard, head: Sequence[Any], doc: dict[str, Any]) -> DeliveryReport:
         accepted = {str(d) for d in doc.get("accepted", []) if isinstance(d, str)}

@@ -10,9 +10,10 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from airrc.crypto.trust import NodeCard
+from airrc.errors import FederationError
 from airrc.federation.inbox import Inbox
 from airrc.federation.outbox import Outbox
-from airrc.federation.peer_http import FederationError, signed_get
+from airrc.federation.peer_client import PeerClient
 from airrc.store.db import Store
 from airrc.store.statements import StatementAudience, StatementRow
 
@@ -114,11 +115,5 @@ def _get(
     limit: int,
     outbox: Outbox,
 ) -> dict[str, Any]:
-    return signed_get(
-        peer,
-        f"{STATEMENTS_PATH}?since={since}&limit={limit}",
-        node_id=node_id,
-        key=key,
-        client=client,
-        max_age=outbox.request_max_age,
-    )
+    peers = PeerClient(client, node_id=node_id, key=key, max_age=outbox.request_max_age)
+    return peers.signed_get(peer, f"{STATEMENTS_PATH}?since={since}&limit={limit}")

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from airrc.crypto.canonical import parse_json
 from airrc.crypto.trust import NodeCard
 from airrc.errors import Error, LedgerError, TranscriptError
+from airrc.federation.log_audit import fetch_checkpoint, fetch_verified_inclusion
 from airrc.hotline.channel import (
     AckBody,
     ChannelBody,
@@ -34,7 +35,6 @@ from airrc.hotline.channel import (
 )
 from airrc.hotline.formats import load_formats, render
 from airrc.hotline.service import ChannelRow, MessageRow
-from airrc.ledger.audit import fetch_checkpoint, fetch_verified_inclusion
 from airrc.ledger.checkpoint import Checkpoint, parse_checkpoint_text, parse_note
 from airrc.ledger.proofs import (
     ChainKeyring,

@@ -1,53 +1,37 @@
-"""Checking a log end to end: our own storage (``airrc ledger verify``), and peers' logs over HTTP.
+"""Checking our own log end to end from storage (``airrc ledger verify``).
 
 ``verify_storage`` recomputes every entry from the stored statements, every tree level from the entries,
-the root, and checks every signed checkpoint and every stored cosignature. ``request_cosignature`` and
-``audit_peer`` speak C2SP tlog-witness and the public ledger endpoints to other nodes.
+the root, and checks every signed checkpoint and every stored cosignature. Peers' logs are audited over
+HTTP by :mod:`airrc.federation.log_audit`.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
 
-import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from airrc.crypto.trust import NodeCard
-from airrc.errors import Error, LedgerError, ProofError, UnknownIssuer
+from airrc.errors import Error, LedgerError, UnknownIssuer
 from airrc.ledger.checkpoint import (
     Checkpoint,
-    Cosignature,
     SignedNote,
-    parse_checkpoint_text,
     parse_note,
-    verify_checkpoint,
     verify_cosignature,
 )
 from airrc.ledger.log import ENTRY_LEVEL, LedgerCheckpoint, LedgerCosignature, TransparencyLog
-from airrc.ledger.merkle import EMPTY_ROOT, HASH_SIZE, leaf_hash, node_hash, verify_inclusion
-from airrc.ledger.proofs import decode_hashes, verify_note_with_chain
-from airrc.ledger.witness import Witness, WitnessResult
+from airrc.ledger.merkle import EMPTY_ROOT, HASH_SIZE, leaf_hash, node_hash
+from airrc.ledger.proofs import verify_note_with_chain
 from airrc.statements import parse_signed_statement, verify_statement
 from airrc.store.statements import StatementRow
 from airrc.trust.peers import TrustStore
 
-__all__ = [
-    "StorageReport",
-    "audit_peer",
-    "fetch_checkpoint",
-    "fetch_consistency_proof",
-    "fetch_first_cosignature",
-    "fetch_inclusion_proof",
-    "fetch_verified_inclusion",
-    "request_cosignature",
-    "verify_storage",
-]
+__all__ = ["Progress", "StorageReport", "verify_storage"]
 
 Progress = Callable[[str, int, int], None]
 SessionFactory = Callable[[], AbstractContextManager[Session]]
@@ -259,179 +243,3 @@ def _verify_with_chain(note: SignedNote, chain: list[NodeCard]) -> Checkpoint:
         return verify_note_with_chain(note, chain)
     except LedgerError as exc:
         raise _fail("a stored checkpoint is not signed by this node") from exc
-
-
-# -- over HTTP ---------------------------------------------------------------------------------------------
-
-
-def _post_first(client: httpx.Client, peer: NodeCard, path: str, body: str) -> httpx.Response:
-    last: Exception | None = None
-    for endpoint in peer.endpoints:
-        try:
-            return client.post(
-                endpoint.rstrip("/") + path,
-                content=body.encode(),
-                timeout=HTTP_TIMEOUT,
-                headers={"content-type": "text/plain; charset=utf-8"},
-            )
-        except httpx.TransportError as exc:
-            last = exc
-    raise LedgerError(f"no endpoint of {peer.name} answered", code="ledger.peer_unreachable") from last
-
-
-def _get_first(
-    client: httpx.Client, peer: NodeCard, path: str, params: dict[str, int | str] | None = None
-) -> httpx.Response:
-    last: Exception | None = None
-    for endpoint in peer.endpoints:
-        try:
-            response = client.get(endpoint.rstrip("/") + path, params=params, timeout=HTTP_TIMEOUT)
-        except httpx.TransportError as exc:
-            last = exc
-            continue
-        if response.status_code != 200:
-            raise LedgerError(
-                f"{peer.name} answered {response.status_code} for {path}",
-                code="ledger.peer_error",
-                status=response.status_code,
-                body=response.text[:200],
-            )
-        return response
-    raise LedgerError(f"no endpoint of {peer.name} answered", code="ledger.peer_unreachable") from last
-
-
-def fetch_checkpoint(client: httpx.Client, peer: NodeCard) -> tuple[SignedNote, Checkpoint]:
-    """``peer``'s current checkpoint, verified against its card."""
-    note = parse_note(_get_first(client, peer, "/ledger/v1/checkpoint").text)
-    return note, verify_checkpoint(note, peer)
-
-
-def fetch_inclusion_proof(client: httpx.Client, peer: NodeCard, index: int, size: int) -> list[bytes]:
-    """``peer``'s inclusion proof for leaf ``index`` in its tree of ``size`` (checked by the caller)."""
-    doc = _get_first(client, peer, "/ledger/v1/proof/inclusion", {"index": index, "size": size}).json()
-    if not isinstance(doc, dict):
-        raise LedgerError(f"{peer.name} sent a malformed proof", code="ledger.bad_proof")
-    return decode_hashes(doc.get("hashes"))
-
-
-def fetch_consistency_proof(client: httpx.Client, peer: NodeCard, old: int, size: int) -> list[bytes]:
-    """``peer``'s consistency proof between its trees of ``old`` and ``size`` entries (checked by the caller)."""
-    doc = _get_first(client, peer, "/ledger/v1/proof/consistency", {"old": old, "size": size}).json()
-    if not isinstance(doc, dict):
-        raise LedgerError(f"{peer.name} sent a malformed proof", code="ledger.bad_proof")
-    return decode_hashes(doc.get("hashes"))
-
-
-def fetch_verified_inclusion(
-    client: httpx.Client, peer: NodeCard, index: int, digest: bytes, checkpoint: Checkpoint
-) -> list[bytes]:
-    """``peer``'s proof that the statement with ``digest`` is leaf ``index`` of its checkpointed tree."""
-    if index >= checkpoint.size:
-        raise LedgerError(
-            f"{peer.name} has not yet checkpointed leaf {index}; retry after its next checkpoint",
-            code="ledger.not_yet_checkpointed",
-        )
-    proof = fetch_inclusion_proof(client, peer, index, checkpoint.size)
-    try:
-        verify_inclusion(leaf_hash(digest), index, checkpoint.size, proof, checkpoint.root)
-    except LedgerError as exc:
-        raise ProofError(
-            f"{peer.name}'s log does not include leaf {index}", code="ledger.not_in_log"
-        ) from exc
-    return proof
-
-
-def fetch_first_cosignature(
-    client: httpx.Client, witness: NodeCard, origin: str, above: int
-) -> tuple[int, bytes, str]:
-    """(size, root, cosignature line) of the first checkpoint of ``origin`` larger than ``above`` that
-    ``witness`` cosigned, as the witness reports it (the caller verifies the line)."""
-    try:
-        response = _get_first(
-            client, witness, "/ledger/v1/witness/first-cosigned", {"origin": origin, "above": above}
-        )
-    except LedgerError as exc:
-        if exc.details.get("status") == 404:
-            raise LedgerError(
-                f"{witness.name} has cosigned no checkpoint of {origin} larger than {above}",
-                code="ledger.not_cosigned",
-            ) from exc
-        raise
-    try:
-        doc = response.json()
-        return int(doc["size"]), base64.b64decode(doc["root"], validate=True), str(doc["cosignature"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise LedgerError(f"{witness.name} sent a malformed answer", code="ledger.peer_error") from exc
-
-
-def request_cosignature(
-    store_session: SessionFactory, log: TransparencyLog, peer: NodeCard, client: httpx.Client
-) -> Cosignature:
-    """Ask ``peer`` to witness our latest checkpoint (C2SP add-checkpoint) and store its cosignature."""
-    with store_session() as session:
-        note = log.checkpoint(session)
-        checkpoint = parse_checkpoint_text(note.text)
-        old = (
-            session.scalar(
-                select(func.max(LedgerCosignature.size)).where(LedgerCosignature.witness_id == peer.id)
-            )
-            or 0
-        )
-    for _attempt in range(3):
-        with store_session() as session:
-            proof = log.consistency_proof(session, old, checkpoint.size) if 0 < old < checkpoint.size else []
-        body = (
-            f"old {old}\n"
-            + "".join(base64.b64encode(p).decode() + "\n" for p in proof)
-            + "\n"
-            + note.serialise()
-        )
-        response = _post_first(client, peer, "/ledger/v1/witness/add-checkpoint", body)
-        if response.status_code == 409 and response.headers.get("content-type", "").startswith(
-            "text/x.tlog.size"
-        ):
-            old = int(response.text.strip())
-            if old > checkpoint.size:
-                raise LedgerError(
-                    f"{peer.name} has cosigned a larger tree ({old}) than ours ({checkpoint.size})",
-                    code="ledger.inconsistent",
-                )
-            continue
-        if response.status_code != 200:
-            code = _error_code(response)
-            raise LedgerError(
-                f"{peer.name} refused to cosign: {response.status_code} {code}",
-                code="ledger.witness_refused",
-                status=response.status_code,
-                peer_code=code,
-            )
-        cosigned = parse_note(note.text + "\n" + response.text)
-        for signature in cosigned.signatures:
-            try:
-                result = verify_cosignature(note, signature, peer)
-            except LedgerError:
-                continue  # other keys' lines are ignored, as C2SP requires
-            with store_session() as session:
-                log.add_cosignature(session, checkpoint.size, peer.id, result.timestamp, result.line)
-            return result
-        raise LedgerError(f"{peer.name} returned no valid cosignature", code="ledger.bad_cosignature")
-    raise LedgerError(f"{peer.name} kept answering a stale size", code="ledger.witness_refused")
-
-
-def _error_code(response: httpx.Response) -> str:
-    try:
-        return str(response.json()["error"]["code"])
-    except (ValueError, KeyError, TypeError):
-        return "unknown"
-
-
-def audit_peer(
-    store_session: SessionFactory, witness: Witness, peer: NodeCard, client: httpx.Client
-) -> WitnessResult:
-    """Fetch ``peer``'s checkpoint and a consistency proof from what we last cosigned; verify and cosign."""
-    note, checkpoint = fetch_checkpoint(client, peer)
-    with store_session() as session:
-        state = witness.latest(session, peer.id)
-        old = state.size if state is not None else 0
-    proof = fetch_consistency_proof(client, peer, old, checkpoint.size) if 0 < old < checkpoint.size else []
-    return witness.submit(old, proof, note)

@@ -24,15 +24,23 @@ from sqlalchemy.orm import Session
 
 from airrc.crypto.keys import NodeIdentity
 from airrc.crypto.trust import NodeCard
-from airrc.errors import Conflict, Error, LedgerError, NotFound, StandardsError, first_problem
-from airrc.federation.peer_http import signed_get
-from airrc.ledger.audit import (
+from airrc.errors import (
+    Conflict,
+    Error,
+    FederationError,
+    LedgerError,
+    NotFound,
+    StandardsError,
+    first_problem,
+)
+from airrc.federation.log_audit import (
     fetch_checkpoint,
     fetch_consistency_proof,
     fetch_first_cosignature,
     fetch_verified_inclusion,
     request_cosignature,
 )
+from airrc.federation.peer_client import PeerClient
 from airrc.ledger.checkpoint import (
     Checkpoint,
     SignedNote,
@@ -214,7 +222,7 @@ class StandardsService:
             witness = self.trust.current(session, plan.witness)
         try:
             size, root, line = fetch_first_cosignature(client, witness, self.log.origin, index)
-        except LedgerError as exc:
+        except (LedgerError, FederationError) as exc:
             if exc.code != "ledger.not_cosigned":
                 raise StandardsError(
                     f"cannot reach the plan's witness {witness.name}: {exc.message}", code="standards.no_seed"
@@ -222,7 +230,7 @@ class StandardsService:
             try:
                 request_cosignature(self.store.session, self.log, witness, client)
                 size, root, line = fetch_first_cosignature(client, witness, self.log.origin, index)
-            except LedgerError as again:
+            except (LedgerError, FederationError) as again:
                 raise StandardsError(
                     f"the plan is not yet in a checkpoint cosigned by {witness.name}: {again.message}",
                     code="standards.no_seed",
@@ -460,7 +468,7 @@ class StandardsService:
                 fetch_verified_inclusion(
                     client, attester, signed.statement.seq - 1, signed.digest(), checkpoint
                 )
-            except LedgerError as exc:
+            except (LedgerError, FederationError) as exc:
                 raise StandardsError(
                     f"statement {signed.statement.id} is not proven in {attester.name}'s log: {exc.message}",
                     code="standards.not_in_log" if exc.code != "ledger.not_yet_checkpointed" else exc.code,
@@ -481,7 +489,7 @@ class StandardsService:
         try:
             note = parse_note(seed.note)
             checkpoint = verify_checkpoint(note, attester)
-        except LedgerError as exc:
+        except (LedgerError, FederationError) as exc:
             raise StandardsError(
                 "the seed checkpoint is not signed by the attester", code="standards.bad_seed"
             ) from exc
@@ -495,7 +503,7 @@ class StandardsService:
                 decode_hashes(list(seed.plan_proof)),
                 checkpoint.root,
             )
-        except LedgerError as exc:
+        except (LedgerError, FederationError) as exc:
             raise StandardsError("the plan is not in the seed checkpoint", code="standards.bad_seed") from exc
         _current_note, now = current
         if now.size < checkpoint.size:
@@ -506,7 +514,7 @@ class StandardsService:
             try:
                 proof = fetch_consistency_proof(client, attester, checkpoint.size, now.size)
                 verify_consistency(checkpoint.size, now.size, checkpoint.root, now.root, proof)
-            except LedgerError as exc:
+            except (LedgerError, FederationError) as exc:
                 raise StandardsError(
                     "the seed checkpoint is not consistent with the attester's current log",
                     code="standards.bad_seed",
@@ -534,7 +542,7 @@ class StandardsService:
                 return row.size, row.root, row.line
         try:
             return fetch_first_cosignature(client, witness, origin, above)
-        except LedgerError as exc:
+        except (LedgerError, FederationError) as exc:
             raise StandardsError(
                 f"cannot ask the plan's witness {witness.name} which cosignature came first: {exc.message}",
                 code="standards.witness_unavailable",
@@ -542,15 +550,10 @@ class StandardsService:
 
     def _fetch_log(self, client: httpx.Client, attester: NodeCard, attestation_id: str) -> bytes:
         try:
-            doc = signed_get(
-                attester,
-                f"{LOG_PATH}{attestation_id}",
-                node_id=self.node_id,
-                key=self.identity.ed25519_key,
-                client=client,
-                max_age=self.request_max_age,
-                timeout=HTTP_TIMEOUT,
+            peers = PeerClient(
+                client, node_id=self.node_id, key=self.identity.ed25519_key, max_age=self.request_max_age
             )
+            doc = peers.signed_get(attester, f"{LOG_PATH}{attestation_id}", timeout=HTTP_TIMEOUT)
         except Error as exc:
             raise StandardsError(
                 f"cannot fetch the evaluation log from {attester.name}: {exc.message}",
@@ -702,14 +705,14 @@ class StandardsService:
 def _check_cosignature(note: SignedNote, line: str, witness: NodeCard) -> None:
     try:
         cosigned = parse_note(note.text + "\n" + line.rstrip("\n") + "\n")
-    except LedgerError as exc:
+    except (LedgerError, FederationError) as exc:
         raise StandardsError("the seed cosignature line is malformed", code="standards.bad_seed") from exc
     for signature in cosigned.signatures:
         if signature.line() != line:
             continue
         try:
             verify_cosignature(note, signature, witness)
-        except LedgerError as exc:
+        except (LedgerError, FederationError) as exc:
             raise StandardsError(
                 f"the seed cosignature is not {witness.name}'s", code="standards.bad_seed"
             ) from exc
