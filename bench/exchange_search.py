@@ -29,7 +29,7 @@ from _results import write_section
 from airrc.config import Settings
 from airrc.exchange.atlas import load_atlas
 from airrc.exchange.model import CATEGORIES, SECTORS
-from airrc.exchange.service import SearchQuery, search_terms
+from airrc.exchange.search import SearchQuery, search_terms
 from airrc.node import Node
 
 SIZES = (10_000, 1_000_000)

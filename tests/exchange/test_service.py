@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from airrc.errors import Conflict, Error, NotFound
 from airrc.exchange.policy import PartnerPolicy
-from airrc.exchange.service import ExchangeBody, ReportRow, SearchQuery
+from airrc.exchange.search import SearchQuery
+from airrc.exchange.service import ExchangeBody, ReportRow
 from airrc.federation.outbox import OutboxItem
 from airrc.store.statements import StatementRow
 from tests.exchange.reports import grid_report

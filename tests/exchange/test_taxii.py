@@ -16,7 +16,7 @@ from taxii2client.v21 import Server, as_pages
 from airrc.api.app import create_app
 from airrc.demo import free_port
 from airrc.exchange.policy import PartnerPolicy
-from airrc.exchange.service import SearchQuery
+from airrc.exchange.search import SearchQuery
 from airrc.exchange.stix import TLP1_IDS
 from airrc.node import Node
 from tests.exchange.reports import grid_report

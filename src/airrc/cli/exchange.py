@@ -123,7 +123,7 @@ def report_list(
     home: HomeOpt = None,
 ) -> None:
     """Reports, ours and received, newest first."""
-    from airrc.exchange.service import SearchQuery
+    from airrc.exchange.search import SearchQuery
 
     node = open_node(home)
     with node.store.read_session() as session:

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from airrc.crypto.canonical import parse_json
 from airrc.exchange.atlas import load_atlas
 from airrc.exchange.policy import PartnerPolicy
-from airrc.exchange.service import SearchQuery
+from airrc.exchange.search import SearchQuery
 from airrc.exchange.web import ExchangeHost, NodeDep
 from airrc.principals.accounts import AuthenticatedPrincipal
 from airrc.principals.web import CurrentPrincipal

@@ -9,21 +9,17 @@ filters and correlation read those, never the JSON.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, ClassVar, Literal
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import (
     delete,
-    exists,
-    func,
-    or_,
     select,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from airrc.alerts import Alerts
 from airrc.crypto.keys import NodeIdentity
@@ -31,20 +27,18 @@ from airrc.crypto.sealing import SealedBody, open_sealed, seal
 from airrc.crypto.trust import NodeCard
 from airrc.errors import Conflict, Forbidden, NotFound
 from airrc.exchange.collections import TaxiiStore
+from airrc.exchange.correlate import clusters, correlate, links, normalised_text, report_terms
 from airrc.exchange.model import ExchangeError, Report, parse_report
 from airrc.exchange.policy import PartnerPolicy, SharingDecision, decide, scrub_text
+from airrc.exchange.search import SearchQuery, report_counts, search, search_terms
 from airrc.exchange.stix import bundle_to_reports, check_bundle, report_to_bundle
-from airrc.exchange.tables import LinkRow, PolicyRow, ReportRow, ShareRow, TermRow, WordRow
+from airrc.exchange.tables import PolicyRow, ReportRow, ShareRow, TermRow, WordRow
 from airrc.statements import SignedStatement, format_timestamp, register_kind
 from airrc.store.db import utcnow
 from airrc.store.statements import Draft, StatementLog
 from airrc.trust.peers import TrustStore
 
 __all__ = ["ExchangeBody", "ExchangeService", "ReportRow", "SearchQuery"]
-
-CORRELATION_WINDOW = timedelta(days=30)
-SIMILARITY_THRESHOLD = 0.8
-SIMILARITY_CANDIDATES = 500
 
 
 @register_kind("exchange.report", description="a report of malicious AI use, one statement per audience")
@@ -59,108 +53,11 @@ class ExchangeBody(BaseModel):
     reason: str | None = Field(default=None, max_length=2000)
 
 
-class SearchQuery(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    category: str | None = Field(default=None, max_length=64)
-    sector: str | None = Field(default=None, max_length=64)
-    technique: str | None = Field(default=None, max_length=32)
-    tlp: str | None = Field(default=None, max_length=16)
-    origin: str | None = Field(default=None, max_length=64, description="node id, or 'local'")
-    since: datetime | None = None
-    until: datetime | None = None
-    text: str | None = Field(default=None, max_length=200)
-    status: str | None = Field(default=None, max_length=12)
-    limit: int = Field(default=50, ge=1, le=500)
-    after: int | None = Field(default=None, ge=0, description="cursor: the last key of the previous page")
-
-
 @dataclass(frozen=True)
 class PublishResult:
     report: ReportRow
     decisions: list[SharingDecision]
     statements: list[str]
-
-
-def _words(text: str) -> list[str]:
-    return re.findall(r"[\w]+", text.lower())
-
-
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
-MAX_WORDS = 1000
-
-
-def search_terms(text: str) -> list[str]:
-    """Index terms of free text: words of two or more letters or digits, and pairs of adjacent Chinese
-    characters (Chinese has no spaces); the same function reads a query."""
-    lowered = text.lower()
-    terms = [w for w in re.findall(r"[^\W_]+", _CJK.sub(" ", lowered)) if len(w) >= 2]
-    for run in _CJK.findall(lowered):
-        terms += [run[i : i + 2] for i in range(len(run) - 1)] if len(run) > 1 else [run]
-    return list(dict.fromkeys(t[:64] for t in terms))[:MAX_WORDS]
-
-
-def normalised_text(report: Report) -> str:
-    parts = [report.title.en, report.title.zh, report.summary.en, report.summary.zh]
-    return " ".join(" ".join(_words(p)) for p in parts if p)
-
-
-def similarity(a: str, b: str) -> float:
-    """Jaccard similarity of word trigrams (characters for text without spaces, such as Chinese)."""
-
-    def shingles(text: str) -> set[str]:
-        tokens = text.split() if " " in text else list(text)
-        if len(tokens) < 3:
-            return {" ".join(tokens)} if tokens else set()
-        return {" ".join(tokens[i : i + 3]) for i in range(len(tokens) - 2)}
-
-    sa, sb = shingles(a), shingles(b)
-    if not sa or not sb:
-        return 0.0
-    return len(sa & sb) / len(sa | sb)
-
-
-def _terms(report: Report) -> set[tuple[str, str]]:
-    terms: set[tuple[str, str]] = {("category", str(c)) for c in report.categories}
-    terms |= {("sector", s) for s in report.sectors}
-    terms |= {("technique", t) for t in report.techniques}
-    terms |= {(f"obs:{o.type}", o.value[:512]) for o in report.observables}
-    return terms
-
-
-@dataclass(frozen=True)
-class _SearchFilter:
-    """One indexed condition of a search: a term (``kind`` = ``value``), or a word when ``kind`` is None."""
-
-    kind: str | None
-    value: str
-
-    # Counting index entries beyond this tells nothing more about which filter to drive with.
-    ESTIMATE_CAP: ClassVar[int] = 5000
-
-    @property
-    def table(self) -> type[TermRow] | type[WordRow]:
-        return WordRow if self.kind is None else TermRow
-
-    def conditions(self, table: Any) -> list[Any]:
-        if self.kind is None:
-            return [table.word == self.value]
-        return [table.kind == self.kind, table.value == self.value]
-
-    def estimate(self, session: Session) -> int:
-        table = self.table
-        counted = select(table.report_key).where(*self.conditions(table)).limit(self.ESTIMATE_CAP).subquery()
-        return int(session.scalar(select(func.count()).select_from(counted)) or 0)
-
-    def drive(self, stmt: Any) -> tuple[Any, Any]:
-        alias = aliased(self.table)
-        return stmt.join(alias, alias.report_key == ReportRow.key).where(
-            *self.conditions(alias)
-        ), alias.report_key
-
-    def holds(self) -> Any:
-        table = self.table
-        return exists().where(table.report_key == ReportRow.key, *self.conditions(table))
 
 
 class ExchangeService:
@@ -272,7 +169,7 @@ class ExchangeService:
     def _index(self, session: Session, row: ReportRow, report: Report) -> None:
         session.execute(delete(TermRow).where(TermRow.report_key == row.key))
         session.execute(delete(WordRow).where(WordRow.report_key == row.key))
-        terms = _terms(report)
+        terms = report_terms(report)
         if terms:
             session.add_all(TermRow(report_key=row.key, kind=k, value=v) for k, v in terms)
         words = search_terms(
@@ -348,7 +245,7 @@ class ExchangeService:
         for decision in shared:
             bundle = self._bundle(report, row, self.node_id, self.node_name, view=decision.view)
             self.taxii.add(session, self.taxii.collection_id("view", decision.partner_id), bundle["objects"])
-        self.correlate(session, row, report)
+        correlate(session, row, report)
         return PublishResult(row, decisions, [s.statement.id for s in signed])
 
     def _bundle(
@@ -491,60 +388,7 @@ class ExchangeService:
                 "objects"
             ],
         )
-        self.correlate(session, row, report)
-
-    # -- correlation ---------------------------------------------------------------------------------------------
-
-    def correlate(self, session: Session, row: ReportRow, report: Report) -> int:
-        """Link ``row`` to reports sharing an observable, or a technique and a sector within the window;
-        mark near-duplicates (same observables, or similar text). Returns the number of links made."""
-        links: dict[tuple[int, str], tuple[bool, float | None]] = {}
-        observables = {(f"obs:{o.type}", o.value[:512]) for o in report.observables}
-        for kind, value in observables:
-            for other in session.scalars(
-                select(TermRow.report_key)
-                .where(TermRow.kind == kind, TermRow.value == value, TermRow.report_key != row.key)
-                .limit(1000)
-            ):
-                links[(other, f"observable {kind[4:]} {value}"[:600])] = (False, None)
-        moment = row.published_at or row.updated_at
-        for technique in report.techniques:
-            for sector in report.sectors:
-                t = select(TermRow.report_key).where(TermRow.kind == "technique", TermRow.value == technique)
-                s = select(TermRow.report_key).where(TermRow.kind == "sector", TermRow.value == sector)
-                for other in session.scalars(
-                    select(ReportRow.key)
-                    .where(
-                        ReportRow.key.in_(t),
-                        ReportRow.key.in_(s),
-                        ReportRow.key != row.key,
-                        ReportRow.updated_at >= moment - CORRELATION_WINDOW,
-                        ReportRow.updated_at <= moment + CORRELATION_WINDOW,
-                    )
-                    .limit(1000)
-                ):
-                    links[(other, f"technique {technique} in sector {sector}")] = (False, None)
-        text = normalised_text(report)
-        candidates = session.execute(
-            select(ReportRow.key, ReportRow.text, ReportRow.data)
-            .where(ReportRow.key != row.key, ReportRow.updated_at >= moment - CORRELATION_WINDOW)
-            .order_by(ReportRow.updated_at.desc())
-            .limit(SIMILARITY_CANDIDATES)
-        ).all()
-        for other_key, other_text, other_data in candidates:
-            other_obs = {(o["type"], o["value"]) for o in json.loads(other_data).get("observables", [])}
-            mine = {(o.type, o.value) for o in report.observables}
-            if mine and mine == other_obs:
-                links[(other_key, "same observables")] = (True, 1.0)
-            score = similarity(text, other_text)
-            if score >= SIMILARITY_THRESHOLD:
-                links[(other_key, "similar text")] = (True, round(score, 3))
-        session.execute(delete(LinkRow).where(or_(LinkRow.a == row.key, LinkRow.b == row.key)))
-        for (other, reason), (duplicate, strength) in links.items():
-            a, b = sorted((row.key, other))
-            session.add(LinkRow(a=a, b=b, reason=reason, duplicate=duplicate, score=strength))
-        session.flush()
-        return len(links)
+        correlate(session, row, report)
 
     def shares(self, session: Session, key: int) -> list[dict[str, Any]]:
         """Which partner got which version of one of our reports, and in which statement."""
@@ -559,99 +403,17 @@ class ExchangeService:
             for r in rows
         ]
 
+    # -- correlation and search (exchange/correlate.py, exchange/search.py) ----------------------------------
+
     def links(self, session: Session, key: int) -> list[dict[str, Any]]:
-        rows = session.scalars(select(LinkRow).where(or_(LinkRow.a == key, LinkRow.b == key)))
-        return [
-            {
-                "report": r.b if r.a == key else r.a,
-                "reason": r.reason,
-                "duplicate": r.duplicate,
-                "score": r.score,
-            }
-            for r in rows
-        ]
+        return links(session, key)
 
     def clusters(self, session: Session) -> list[dict[str, Any]]:
-        """Near-duplicate reports (across nodes), grouped by union-find over the duplicate links."""
-        parent: dict[int, int] = {}
-
-        def find(x: int) -> int:
-            parent.setdefault(x, x)
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
-
-        for link in session.scalars(select(LinkRow).where(LinkRow.duplicate.is_(True))):
-            parent[find(link.a)] = find(link.b)
-        groups: dict[int, list[int]] = {}
-        for key in list(parent):
-            groups.setdefault(find(key), []).append(key)
-        rows = {r.key: r for r in session.scalars(select(ReportRow).where(ReportRow.key.in_(list(parent))))}
-        out = []
-        for members in groups.values():
-            members.sort()
-            out.append(
-                {
-                    "reports": [
-                        {
-                            "key": k,
-                            "report_id": rows[k].report_id,
-                            "origin": rows[k].origin,
-                            "title": json.loads(rows[k].data)["title"],
-                        }
-                        for k in members
-                        if k in rows
-                    ],
-                    "origins": sorted({rows[k].origin for k in members if k in rows}),
-                }
-            )
-        return sorted(out, key=lambda c: -len(c["reports"]))
-
-    # -- search ------------------------------------------------------------------------------------------------------
+        """Near-duplicate reports (across nodes), grouped."""
+        return clusters(session)
 
     def search(self, session: Session, query: SearchQuery) -> list[ReportRow]:
-        """Filter by indexed terms, words and columns; newest first, paged by ``key``.
-
-        The most selective term or word drives the query: its index yields report keys in descending order,
-        so a page stops after ``limit`` matches instead of collecting every report a common filter names.
-        The other terms and words are checked per candidate by primary key. Selectivity is estimated by
-        counting each filter's index entries up to a cap.
-        """
-        filters = [
-            _SearchFilter(kind, value)
-            for kind, value in (
-                ("category", query.category),
-                ("sector", query.sector),
-                ("technique", query.technique),
-            )
-            if value
-        ]
-        filters += [_SearchFilter(None, word) for word in search_terms(query.text or "")[:8]]
-        stmt = select(ReportRow)
-        key_column: Any = ReportRow.key
-        if filters:
-            driver = min(filters, key=lambda f: f.estimate(session))
-            stmt, key_column = driver.drive(stmt)
-            for other in filters:
-                if other is not driver:
-                    stmt = stmt.where(other.holds())
-        if query.tlp:
-            stmt = stmt.where(ReportRow.tlp == query.tlp)
-        if query.status:
-            stmt = stmt.where(ReportRow.status == query.status)
-        if query.origin == "local":
-            stmt = stmt.where(ReportRow.local.is_(True))
-        elif query.origin:
-            stmt = stmt.where(ReportRow.origin == query.origin)
-        if query.since:
-            stmt = stmt.where(ReportRow.updated_at >= query.since)
-        if query.until:
-            stmt = stmt.where(ReportRow.updated_at <= query.until)
-        if query.after is not None:
-            stmt = stmt.where(key_column < query.after)
-        return list(session.scalars(stmt.order_by(key_column.desc()).limit(query.limit)))
+        return search(session, query)
 
     def count(self, session: Session) -> dict[str, int]:
-        rows = session.execute(select(ReportRow.local, func.count()).group_by(ReportRow.local))
-        return {("local" if local else "received"): int(n) for local, n in rows}
+        return report_counts(session)

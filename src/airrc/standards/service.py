@@ -7,12 +7,10 @@ pinned peers over the signed federation API; inspect's own logs stay under ``<ho
 
 from __future__ import annotations
 
-import base64
 import gzip
-import io
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -26,7 +24,6 @@ from airrc.crypto.keys import NodeIdentity
 from airrc.crypto.trust import NodeCard
 from airrc.errors import (
     Conflict,
-    Error,
     FederationError,
     LedgerError,
     NotFound,
@@ -34,23 +31,14 @@ from airrc.errors import (
     first_problem,
 )
 from airrc.federation.log_audit import (
-    fetch_checkpoint,
-    fetch_consistency_proof,
     fetch_first_cosignature,
-    fetch_verified_inclusion,
     request_cosignature,
 )
-from airrc.federation.peer_client import PeerClient
 from airrc.ledger.checkpoint import (
-    Checkpoint,
-    SignedNote,
     parse_note,
-    verify_checkpoint,
-    verify_cosignature,
 )
 from airrc.ledger.log import LedgerCheckpoint, TransparencyLog
-from airrc.ledger.merkle import leaf_hash, verify_consistency, verify_inclusion
-from airrc.ledger.proofs import decode_hashes, encode_hashes
+from airrc.ledger.proofs import encode_hashes
 from airrc.ledger.witness import Witness
 from airrc.standards.attestation import (
     AttestationBody,
@@ -58,23 +46,25 @@ from airrc.standards.attestation import (
     RequirementResult,
     RerunResult,
     SeedCheckpoint,
-    check_against_catalog,
-    check_log,
-    check_rerun,
-    check_results,
 )
 from airrc.standards.catalog import Catalog, rollup
+from airrc.standards.context import StandardsContext
 from airrc.standards.plan import Generation, PlanBody, derive_seed, make_plan
 from airrc.standards.scoring import (
     CANONICAL_FORMAT,
     CanonicalLog,
-    RequirementScore,
     parse_canonical_log,
     score_requirements,
 )
 from airrc.standards.suites import SuiteCatalog
 from airrc.standards.tables import RunRow, VerificationRow
-from airrc.statements import PUBLIC, SignedStatement, verify_statement
+from airrc.standards.verify import (
+    Verification,
+    attestation_and_plan,
+    check_cosignature,
+    verify_attestation,
+)
+from airrc.statements import PUBLIC, SignedStatement
 from airrc.store.db import Store, utcnow
 from airrc.store.statements import StatementLog, StatementRow
 from airrc.trust.peers import TrustStore
@@ -83,20 +73,6 @@ if TYPE_CHECKING:
     from inspect_ai.model import Model
 
 __all__ = ["RunRow", "StandardsService", "Verification", "VerificationRow"]
-
-LOG_PATH = "/federation/v1/standards/logs/"
-HTTP_TIMEOUT = 60.0
-
-
-@dataclass
-class Verification:
-    attestation: SignedStatement
-    body: AttestationBody
-    plan: PlanBody
-    checks: list[str] = field(default_factory=list)
-    scores: list[RequirementScore] = field(default_factory=list)
-    rerun: list[RerunResult] | None = None
-    rerun_log_digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +116,22 @@ class StandardsService:
         self.max_log_bytes = max_log_bytes
         self.request_max_age = request_max_age
         self.clock_skew = clock_skew
+        self.context = StandardsContext(
+            node_id=node_id,
+            identity=identity,
+            store=store,
+            statements=statements,
+            trust=trust,
+            log=log,
+            witness=witness,
+            catalog=catalog,
+            suites=suites,
+            evals_dir=evals_dir,
+            max_statement_bytes=max_statement_bytes,
+            max_log_bytes=max_log_bytes,
+            request_max_age=request_max_age,
+            clock_skew=clock_skew,
+        )
 
     # -- planning ------------------------------------------------------------------------------------------
 
@@ -243,7 +235,7 @@ class StandardsService:
                     code="standards.bad_seed",
                 )
             note = parse_note(stored.note)
-        _check_cosignature(note, line, witness)
+        check_cosignature(note, line, witness)
         return SeedInfo(derive_seed(plan_id, root, line), size, stored.note, line)
 
     # -- running and attesting -------------------------------------------------------------------------------
@@ -356,8 +348,6 @@ class StandardsService:
                 )
             return gzip.decompress(row.log_gz)
 
-    # -- verification -----------------------------------------------------------------------------------------
-
     def verify(
         self,
         attestation_id: str,
@@ -368,235 +358,16 @@ class StandardsService:
         model: str | Model | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> Verification:
-        """Check a peer's attestation end to end; return only when every check held, else raise.
-
-        Signatures; the plan and its digest; catalog and suites; inclusion of plan and attestation in the
-        attester's checkpointed log; the seed checkpoint (signed by the attester, first cosigned by the
-        plan's witness, containing the plan, consistent with the current log) and the seed; the log (its
-        digest, the drawn samples, the judgements) and every verdict and the roll-up recomputed from it; and
-        with ``rerun``, a fresh run of the plan on this node within the stated tolerance.
-        """
-        say = progress or (lambda _msg: None)
-        with self.store.read_session() as session:
-            signed, plan_signed = self._attestation_and_plan(session, attestation_id)
-            attester = self.trust.current(session, signed.statement.issuer)
-        body = AttestationBody.model_validate(signed.statement.body)
-        plan = PlanBody.model_validate(plan_signed.statement.body)
-        result = Verification(signed, body, plan)
-        result.checks.append("signatures")
-        if plan_signed.digest().hex() != body.plan_digest or plan_signed.statement.seq - 1 != body.plan_index:
-            raise StandardsError("the attestation names another plan", code="standards.plan_digest_mismatch")
-        result.checks.append("plan")
-        check_against_catalog(body, plan, self.catalog, self.suites)
-        result.checks.append("catalog")
-        say("checking the attester's log")
-        current = self._check_in_log(client, attester, [plan_signed, signed])
-        result.checks.append("ledger_inclusion")
-        self._check_seed(
-            client=client, attester=attester, plan_signed=plan_signed, plan=plan, body=body, current=current
-        )
-        result.checks.append("plan_before_run")
-        if log_bytes is None:
-            say(f"fetching the evaluation log from {attester.name}")
-            log_bytes = self._fetch_log(client, attester, attestation_id)
-        log = parse_canonical_log(log_bytes, max_bytes=self.max_log_bytes)
-        check_log(log, attestation=body, plan=plan, plan_id=plan_signed.statement.id, suites=self.suites)
-        result.checks.append("log")
-        result.scores = check_results(body, plan, self.catalog, log)
-        result.checks.append("verdicts")
-        if rerun:
-            say("re-running the plan on this node")
-            result.rerun, result.rerun_log_digest = self._rerun(body, plan, plan_signed.statement.id, model)
-            result.checks.append("rerun")
-        with self.store.session() as session:
-            row = session.get(VerificationRow, attestation_id)
-            if row is None:
-                row = VerificationRow(attestation_id=attestation_id, attester=attester.id)
-                session.add(row)
-            row.checks = json.dumps(result.checks)
-            row.rerun = None if result.rerun is None else json.dumps([r.model_dump() for r in result.rerun])
-            row.rerun_log_digest = result.rerun_log_digest
-            row.rerun_ok = result.rerun is not None
-            row.verified_at = utcnow()
-        return result
-
-    def _attestation_and_plan(
-        self, session: Session, attestation_id: str
-    ) -> tuple[SignedStatement, SignedStatement]:
-        row = session.scalar(select(StatementRow).where(StatementRow.statement_id == attestation_id))
-        if row is None or row.kind != "standards.attestation":
-            raise NotFound(f"no attestation {attestation_id}", code="standards.unknown_attestation")
-        signed = self._verified(row)
-        try:
-            body = AttestationBody.model_validate(signed.statement.body)
-        except ValidationError as exc:
-            raise StandardsError(
-                "the attestation's body is malformed", code="standards.bad_attestation"
-            ) from exc
-        plan_row = session.scalar(select(StatementRow).where(StatementRow.statement_id == body.plan))
-        if plan_row is None or plan_row.kind != "standards.plan":
-            raise StandardsError(
-                f"the attestation's plan {body.plan} has not reached this node", code="standards.unknown_plan"
-            )
-        plan_signed = self._verified(plan_row)
-        if plan_signed.statement.issuer != signed.statement.issuer:
-            raise StandardsError("the plan was registered by another node", code="standards.plan_mismatch")
-        return signed, plan_signed
-
-    def _verified(self, row: StatementRow) -> SignedStatement:
-        signed = row.signed(max_bytes=self.max_statement_bytes)
-        if signed.digest().hex() != row.digest:
-            raise StandardsError("a stored statement does not match its digest", code="standards.tampered")
-        return verify_statement(
-            signed,
-            keyring=self.trust,
-            for_node=self.node_id,
-            max_bytes=self.max_statement_bytes,
-            clock_skew=self.clock_skew,
-        )
-
-    def _check_in_log(
-        self, client: httpx.Client, attester: NodeCard, items: list[SignedStatement]
-    ) -> tuple[SignedNote, Checkpoint]:
-        if attester.id == self.node_id:
-            raise StandardsError(
-                "a node does not verify its own attestation", code="standards.own_attestation"
-            )
-        note, checkpoint = fetch_checkpoint(client, attester)
-        for signed in items:
-            try:
-                fetch_verified_inclusion(
-                    client, attester, signed.statement.seq - 1, signed.digest(), checkpoint
-                )
-            except (LedgerError, FederationError) as exc:
-                raise StandardsError(
-                    f"statement {signed.statement.id} is not proven in {attester.name}'s log: {exc.message}",
-                    code="standards.not_in_log" if exc.code != "ledger.not_yet_checkpointed" else exc.code,
-                ) from exc
-        return note, checkpoint
-
-    def _check_seed(
-        self,
-        *,
-        client: httpx.Client,
-        attester: NodeCard,
-        plan_signed: SignedStatement,
-        plan: PlanBody,
-        body: AttestationBody,
-        current: tuple[SignedNote, Checkpoint],
-    ) -> None:
-        seed = body.seed_checkpoint
-        try:
-            note = parse_note(seed.note)
-            checkpoint = verify_checkpoint(note, attester)
-        except (LedgerError, FederationError) as exc:
-            raise StandardsError(
-                "the seed checkpoint is not signed by the attester", code="standards.bad_seed"
-            ) from exc
-        if checkpoint.size != seed.size or seed.size <= body.plan_index:
-            raise StandardsError("the seed checkpoint does not contain the plan", code="standards.bad_seed")
-        try:
-            verify_inclusion(
-                leaf_hash(plan_signed.digest()),
-                body.plan_index,
-                checkpoint.size,
-                decode_hashes(list(seed.plan_proof)),
-                checkpoint.root,
-            )
-        except (LedgerError, FederationError) as exc:
-            raise StandardsError("the plan is not in the seed checkpoint", code="standards.bad_seed") from exc
-        _current_note, now = current
-        if now.size < checkpoint.size:
-            raise StandardsError(
-                "the attester's log is smaller than its seed checkpoint", code="standards.bad_seed"
-            )
-        if now.size > checkpoint.size:
-            try:
-                proof = fetch_consistency_proof(client, attester, checkpoint.size, now.size)
-                verify_consistency(checkpoint.size, now.size, checkpoint.root, now.root, proof)
-            except (LedgerError, FederationError) as exc:
-                raise StandardsError(
-                    "the seed checkpoint is not consistent with the attester's current log",
-                    code="standards.bad_seed",
-                ) from exc
-        with self.store.read_session() as session:
-            witness = self.trust.current(session, plan.witness)
-        _check_cosignature(note, seed.cosignature, witness)
-        first = self._first_cosignature(client, witness, attester.origin, body.plan_index)
-        if first != (seed.size, checkpoint.root, seed.cosignature):
-            raise StandardsError(
-                f"the seed is not from the first checkpoint containing the plan that {witness.name} cosigned",
-                code="standards.seed_not_first",
-            )
-        if derive_seed(plan_signed.statement.id, checkpoint.root, seed.cosignature) != body.seed:
-            raise StandardsError(
-                "the seed does not follow from the seed checkpoint", code="standards.bad_seed"
-            )
-
-    def _first_cosignature(
-        self, client: httpx.Client, witness: NodeCard, origin: str, above: int
-    ) -> tuple[int, bytes, str]:
-        if witness.id == self.node_id:
-            with self.store.read_session() as session:
-                row = self.witness.first_cosigned(session, origin, above)
-                return row.size, row.root, row.line
-        try:
-            return fetch_first_cosignature(client, witness, origin, above)
-        except (LedgerError, FederationError) as exc:
-            raise StandardsError(
-                f"cannot ask the plan's witness {witness.name} which cosignature came first: {exc.message}",
-                code="standards.witness_unavailable",
-            ) from exc
-
-    def _fetch_log(self, client: httpx.Client, attester: NodeCard, attestation_id: str) -> bytes:
-        try:
-            peers = PeerClient(
-                client, node_id=self.node_id, key=self.identity.ed25519_key, max_age=self.request_max_age
-            )
-            doc = peers.signed_get(attester, f"{LOG_PATH}{attestation_id}", timeout=HTTP_TIMEOUT)
-        except Error as exc:
-            raise StandardsError(
-                f"cannot fetch the evaluation log from {attester.name}: {exc.message}",
-                code="standards.log_unavailable",
-            ) from exc
-        try:
-            packed = base64.b64decode(str(doc["log"]), validate=True)
-        except (KeyError, ValueError) as exc:
-            raise StandardsError(f"{attester.name} sent a malformed log", code="standards.bad_log") from exc
-        return _gunzip(packed, self.max_log_bytes)
-
-    def _rerun(
-        self, body: AttestationBody, plan: PlanBody, plan_id: str, model: str | Model | None
-    ) -> tuple[list[RerunResult], str]:
-        from airrc.standards.llama import model_digest
-        from airrc.standards.runner import run_plan
-
-        if model is None and model_digest(plan.model) != plan.model_digest:
-            raise StandardsError(
-                "this node's copy of the model differs from the attested weights",
-                code="standards.model_mismatch",
-            )
-        output = run_plan(
-            plan_id=plan_id,
-            plan=plan,
-            seed=body.seed,
-            log_dir=self.evals_dir / "reruns" / plan_id,
+        """Check a peer's attestation end to end (:func:`~airrc.standards.verify.verify_attestation`)."""
+        return verify_attestation(
+            self.context,
+            attestation_id,
+            client=client,
+            log_bytes=log_bytes,
+            rerun=rerun,
             model=model,
+            progress=progress,
         )
-        scores = score_requirements(self.catalog, [r.id for r in plan.requirements], output.log.samples)
-        tolerances = check_rerun(body, scores)
-        return [
-            RerunResult(
-                requirement=s.requirement,
-                n=s.n,
-                successes=s.successes,
-                difference=round(tolerances[s.requirement].difference, 6)
-                if s.requirement in tolerances
-                else 0.0,
-                allowed=round(tolerances[s.requirement].allowed, 6) if s.requirement in tolerances else 0.0,
-            )
-            for s in scores
-        ], output.log.digest
 
     def endorse(self, attestation_id: str) -> SignedStatement:
         """Countersign a peer's attestation this node verified: a ``standards.endorsement`` statement."""
@@ -608,7 +379,7 @@ class StandardsService:
                 )
             if verification.endorsement_id is not None:
                 raise Conflict("this attestation is already endorsed", code="standards.already_endorsed")
-            signed, _plan = self._attestation_and_plan(session, attestation_id)
+            signed, _plan = attestation_and_plan(self.context, session, attestation_id)
             rerun = None if verification.rerun is None else json.loads(verification.rerun)
             body = EndorsementBody(
                 attestation=attestation_id,
@@ -700,31 +471,3 @@ class StandardsService:
             if item["id"] == attestation_id:
                 return item
         raise NotFound(f"no attestation {attestation_id}", code="standards.unknown_attestation")
-
-
-def _check_cosignature(note: SignedNote, line: str, witness: NodeCard) -> None:
-    try:
-        cosigned = parse_note(note.text + "\n" + line.rstrip("\n") + "\n")
-    except (LedgerError, FederationError) as exc:
-        raise StandardsError("the seed cosignature line is malformed", code="standards.bad_seed") from exc
-    for signature in cosigned.signatures:
-        if signature.line() != line:
-            continue
-        try:
-            verify_cosignature(note, signature, witness)
-        except (LedgerError, FederationError) as exc:
-            raise StandardsError(
-                f"the seed cosignature is not {witness.name}'s", code="standards.bad_seed"
-            ) from exc
-        return
-    raise StandardsError("the seed cosignature line is malformed", code="standards.bad_seed")
-
-
-def _gunzip(packed: bytes, limit: int) -> bytes:
-    try:
-        data = gzip.GzipFile(fileobj=io.BytesIO(packed)).read(limit + 1)
-    except (OSError, EOFError) as exc:
-        raise StandardsError("the evaluation log is not valid gzip", code="standards.bad_log") from exc
-    if len(data) > limit:
-        raise StandardsError("the evaluation log is over the size limit", code="standards.log_too_large")
-    return data
