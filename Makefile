@@ -18,7 +18,7 @@ install: $(STAMP)
 
 ## make demo [ARGS=--keep]: two nodes as real processes on loopback (embedded SQLite)
 demo: install
-	$(BIN)/airrc demo $(ARGS)
+	$(BIN)/python -m harness.demo $(ARGS)
 
 ## make test: the whole suite, PostgreSQL tests included (the fixture starts its own server)
 test: install
@@ -26,8 +26,8 @@ test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check src tests bench scripts
-	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/ruff check src tests bench scripts harness
+	$(BIN)/ruff format --check src tests bench scripts harness
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 

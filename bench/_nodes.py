@@ -6,9 +6,9 @@ import time
 from datetime import datetime
 
 import httpx
+from harness.nodes import DemoNode, exchange_cards
 from sqlalchemy import select
 
-from airrc.demo import DemoNode, exchange_cards
 from airrc.federation.outbox import OutboxItem
 from airrc.node import Node
 from airrc.store.statements import StatementRow

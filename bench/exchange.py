@@ -25,10 +25,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from harness.nodes import DemoNode, airrc, free_port
+
 from _nodes import mark, percentile, start_nodes
 from _results import write_section
 from airrc.config import Settings
-from airrc.demo import DemoNode, airrc, free_port
 from airrc.node import Node
 
 TAXII = "application/taxii+json;version=2.1"

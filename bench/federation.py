@@ -17,12 +17,12 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from harness.nodes import demo_nodes
 from sqlalchemy import func, select
 
 from _nodes import delivered_at, mark, percentile, start_nodes
 from _results import write_section
 from airrc.config import Settings
-from airrc.demo import demo_nodes
 from airrc.federation.outbox import OutboxItem
 from airrc.node import Node
 from airrc.store.statements import Draft

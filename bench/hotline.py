@@ -18,10 +18,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from harness.nodes import DemoNode, airrc, demo_nodes
+
 from _nodes import delivered_at, mark, percentile, start_nodes
 from _results import write_section
 from airrc.config import Settings
-from airrc.demo import DemoNode, airrc, demo_nodes
 from airrc.node import Node
 
 MESSAGES = 200

@@ -1,14 +1,18 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.e2e
 def test_demo_runs_two_real_nodes():
     result = subprocess.run(
-        [sys.executable, "-m", "airrc", "demo"],
+        [sys.executable, "-m", "harness.demo"],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=600,

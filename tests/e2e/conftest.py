@@ -8,9 +8,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from harness.nodes import DemoNode, exchange_cards, free_port
 
 from airrc.config import Settings
-from airrc.demo import DemoNode, exchange_cards, free_port
 from airrc.node import Node
 from tests.conftest import cli  # noqa: F401 - the e2e tests import it from here
 

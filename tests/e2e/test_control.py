@@ -5,10 +5,10 @@ import threading
 
 import httpx
 import pytest
+from harness.nodes import airrc
 
 from airrc.control.client import Client, Denied, Expired
 from airrc.crypto.trust import NodeCard
-from airrc.demo import airrc
 from tests.e2e.conftest import cli
 
 pytestmark = pytest.mark.e2e

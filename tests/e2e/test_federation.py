@@ -264,7 +264,7 @@ def test_stopped_peer_catches_up_completely(cluster):
 
 
 def test_ping_cli_reports_latency_and_waits_through_an_outage(cluster):
-    from airrc.demo import airrc
+    from harness.nodes import airrc
 
     cluster.add("us-p")
     cluster.add("cn-p")

@@ -4,10 +4,10 @@ import json
 
 import httpx
 import pytest
+from harness.nodes import DemoNode, airrc, demo_nodes, exchange_cards
 from sqlalchemy import delete
 
 from airrc.config import Settings
-from airrc.demo import DemoNode, airrc, demo_nodes, exchange_cards
 from airrc.ledger.checkpoint import parse_note, verify_checkpoint, verify_cosignature
 from airrc.ledger.log import LedgerCheckpoint, LedgerCosignature, LedgerState, LedgerTile
 from airrc.node import Node

@@ -11,10 +11,10 @@ from datetime import timedelta
 import pytest
 import requests
 import uvicorn
+from harness.nodes import free_port
 from taxii2client.v21 import Server, as_pages
 
 from airrc.api.app import create_app
-from airrc.demo import free_port
 from airrc.exchange.policy import PartnerPolicy
 from airrc.exchange.search import SearchQuery
 from airrc.exchange.stix import TLP1_IDS

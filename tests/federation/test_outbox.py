@@ -11,8 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from airrc.api.app import create_app
-from airrc.federation.outbox import BATCH_FRAME, Outbox, OutboxItem
+from airrc.federation.outbox import OutboxItem
 from airrc.federation.peer_client import PeerLimits
+from airrc.federation.sizing import BATCH_FRAME, pack_batch
 from airrc.node import Node
 from airrc.store.statements import Draft
 from tests.conftest import NodeFactory
@@ -90,12 +91,12 @@ def test_a_batch_is_the_longest_prefix_that_fits_bytes_and_length():
         max_batch_length=500,
         advertised=True,
     )
-    assert len(Outbox._batch(head, limits, None)) == 3
-    assert len(Outbox._batch(head, limits, BATCH_FRAME + 100)) == 1
+    assert len(pack_batch(head, limits, None)) == 3
+    assert len(pack_batch(head, limits, BATCH_FRAME + 100)) == 1
     shorter = PeerLimits(1 << 20, 1000, 2, advertised=True)
-    assert len(Outbox._batch(head, shorter, None)) == 2
+    assert len(pack_batch(head, shorter, None)) == 2
     # One item always goes, even above a learnt bound (the peer's own limit was checked before).
-    assert len(Outbox._batch(head, limits, 10)) == 1
+    assert len(pack_batch(head, limits, 10)) == 1
 
 
 def test_batches_fit_the_limits_the_peer_advertises(pair):

@@ -35,7 +35,6 @@ app.add_typer(exchange.atlas_app, name="atlas")
 app.add_typer(exchange.taxii_app, name="taxii")
 app.add_typer(standards.standards_app, name="standards")
 app.add_typer(standards.eval_app, name="eval")
-app.command()(node.demo)
 
 
 def main() -> None:

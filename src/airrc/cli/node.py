@@ -335,14 +335,3 @@ def alerts_ack(
     with node.store.session() as session:
         node.alerts.ack(session, alert_id, by=by)
     out.print(f"alert {alert_id} acknowledged")
-
-
-def demo(
-    keep: Annotated[
-        bool, typer.Option("--keep", help="Leave the nodes running and print their URLs.")
-    ] = False,
-) -> None:
-    """Two nodes, real processes, on loopback: the scenario of ``make demo``."""
-    from airrc.demo import run_demo
-
-    raise typer.Exit(run_demo(keep=keep, console=out))

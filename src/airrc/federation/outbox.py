@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import random
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,7 +29,8 @@ from sqlalchemy.orm import Session
 from airrc.crypto.trust import NodeCard
 from airrc.errors import Error, FederationError, InputError
 from airrc.federation.context import FederationComponent, FederationContext
-from airrc.federation.peer_client import LIMITS_PATH, PeerAnswer, PeerClient, PeerLimits
+from airrc.federation.peer_client import PeerAnswer, PeerClient, PeerLimits
+from airrc.federation.sizing import BATCH_FRAME, PeerSizes, pack_batch
 from airrc.federation.tables import OutboxItem, PeerLink
 from airrc.statements import PUBLIC, SignedStatement, kind_spec, parse_signed_statement, verify_statement
 from airrc.store.db import utcnow
@@ -51,11 +51,6 @@ log = logging.getLogger(__name__)
 # Receipts travel back in the HTTP response that caused them; they are never pushed.
 NOT_PUSHED = frozenset({"federation.receipt"})
 STATEMENTS_PATH = "/federation/v1/statements"
-# A peer's advertised limits are asked again after this long, or at once after it answers 413.
-LIMITS_TTL_SECONDS = 600.0
-# When a peer does not say (an older node, or unreachable), ours are assumed, and it is asked again soon.
-ASSUMED_LIMITS_TTL_SECONDS = 60.0
-BATCH_FRAME = len(b'{"statements":[]}')
 TOO_LARGE = "413 request too large"
 
 
@@ -94,9 +89,11 @@ class Outbox(FederationComponent):
         # Peers to reach through their alternate endpoints first (a hotline escalation asked for it).
         self._alternates_first: set[str] = set()
         self._alternates_lock = threading.Lock()
-        # Per peer: its limits (and until when they hold), and a byte bound lowered by each 413 it answers.
-        self._limits: dict[str, tuple[float, PeerLimits]] = {}
-        self._byte_bound: dict[str, int] = {}
+        self.sizes = PeerSizes(
+            PeerLimits(
+                self.max_request_bytes, self.max_statement_bytes, self.max_batch_length, advertised=False
+            )
+        )
 
     def prefer_alternates(self, peer_id: str) -> None:
         """Until the next successful delivery, try ``peer_id``'s endpoints after the first one first."""
@@ -236,27 +233,7 @@ class Outbox(FederationComponent):
 
     def peer_limits(self, peer: NodeCard, client: httpx.Client) -> PeerLimits:
         """The peer's advertised limits (signed answer, cached); ours when it does not say."""
-        now = time.monotonic()
-        with self._alternates_lock:
-            hit = self._limits.get(peer.id)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        if hit is not None:
-            # Asked again because time passed (not after a 413): a bound learnt from a 413 is tried afresh.
-            with self._alternates_lock:
-                self._byte_bound.pop(peer.id, None)
-        try:
-            doc = self.peer_client(client).signed_get(peer, LIMITS_PATH, timeout=10.0)
-            limits, ttl = PeerLimits.from_answer(peer, doc), LIMITS_TTL_SECONDS
-        except (Error, httpx.HTTPError) as exc:
-            log.info("limits of %s unknown (%s); assuming ours", peer.name, getattr(exc, "code", "transport"))
-            limits = PeerLimits(
-                self.max_request_bytes, self.max_statement_bytes, self.max_batch_length, advertised=False
-            )
-            ttl = ASSUMED_LIMITS_TTL_SECONDS
-        with self._alternates_lock:
-            self._limits[peer.id] = (now + ttl, limits)
-        return limits
+        return self.sizes.limits(peer, self.peer_client(client))
 
     def deliver(self, peer: NodeCard, client: httpx.Client) -> DeliveryReport:
         """Send the next batch of pending items for ``peer``; record receipts, refusals or the failure.
@@ -290,7 +267,7 @@ class Outbox(FederationComponent):
         ):
             self._too_large(peer, head[0][0], len(first), limits)
             return DeliveryReport(1, 0, 1)
-        batch = self._batch(head, limits, self._byte_bound.get(peer.id))
+        batch = pack_batch(head, limits, self.sizes.bound(peer.id))
         body = b'{"statements":[' + b",".join(bytes(r[3]) for r in batch) + b"]}"
         try:
             answer = self._post(peer, client, body)
@@ -303,25 +280,9 @@ class Outbox(FederationComponent):
             return DeliveryReport(len(batch), 0, 0, code)
         return self._record(peer, batch, outcome)
 
-    @staticmethod
-    def _batch(head: Sequence[Any], limits: PeerLimits, bound: int | None) -> list[Any]:
-        """The longest prefix of ``head`` whose request body fits the peer's limits (at least one item)."""
-        budget = min(limits.max_request_bytes, bound) if bound is not None else limits.max_request_bytes
-        batch: list[Any] = []
-        size = BATCH_FRAME
-        for row in head[: limits.max_batch_length]:
-            grown = size + len(row[3]) + (1 if batch else 0)
-            if batch and grown > budget:
-                break
-            batch.append(row)
-            size = grown
-        return batch
-
     def _answered_too_large(self, peer: NodeCard, batch: Sequence[Any], size: int) -> DeliveryReport:
         """The peer refused the body as too large: send less next time, and say so on the link at once."""
-        with self._alternates_lock:
-            self._limits.pop(peer.id, None)
-            self._byte_bound[peer.id] = max(BATCH_FRAME + 1, size // 2)
+        self.sizes.answered_too_large(peer.id, size)
         if len(batch) > 1:
             # Not the items' fault: they go again at once, in smaller batches.
             with self.store.session() as session:

@@ -1,18 +1,14 @@
-"""The two-node scenario behind ``make demo``: real ``airrc`` processes talking HTTP on loopback."""
+"""The two-node scenario behind ``make demo``: real ``airrc`` processes talking HTTP on loopback.
+
+Run it as ``python -m harness.demo [--keep]`` (what ``make demo`` does)."""
 
 from __future__ import annotations
 
+import argparse
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,142 +17,9 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["DemoNode", "demo_nodes", "exchange_cards", "run_demo"]
+from harness.nodes import DemoNode, airrc, demo_nodes, exchange_cards
 
-NAMES = ("us-demo", "cn-demo")
-START_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def airrc(*args: str, home: Path, stdin: str | None = None) -> str:
-    """Run an ``airrc`` command as its own process; raise with its stderr on failure."""
-    result = subprocess.run(
-        [sys.executable, "-m", "airrc", *args, "--home", str(home)],
-        input=stdin,
-        env={**os.environ, "COLUMNS": "160"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"airrc {' '.join(args)} failed: {result.stderr.strip() or result.stdout.strip()}")
-    return result.stdout
-
-
-@dataclass
-class DemoNode:
-    name: str
-    home: Path
-    port: int
-    password: str
-    process: subprocess.Popen[bytes] | None = None
-    token: str = ""
-    env: dict[str, str] = field(default_factory=dict)
-    role: str = "member"
-    log: Path = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.log = self.home.parent / f"{self.name}.log"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def init(self) -> None:
-        airrc(
-            "init",
-            "--name",
-            self.name,
-            "--public-url",
-            self.url,
-            "--role",
-            self.role,
-            "--password-stdin",
-            home=self.home,
-            stdin=self.password + "\n",
-        )
-
-    def create_token(self) -> str:
-        """An admin API token (the personal key unlocked by the password) for this node."""
-        self.token = airrc(
-            "token",
-            "create",
-            "--principal",
-            "admin",
-            "--expires",
-            "1",
-            "--password-stdin",
-            home=self.home,
-            stdin=self.password + "\n",
-        ).strip()
-        return self.token
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "airrc", "serve", "--home", str(self.home), "--port", str(self.port)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                env={**os.environ, **self.env},
-            )
-
-    def wait_healthy(self, client: httpx.Client) -> dict[str, object]:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.process.returncode}; see {self.log}")
-            try:
-                response = client.get(f"{self.url}/healthz", timeout=2)
-                if response.status_code == 200:
-                    health: dict[str, object] = response.json()
-                    return health
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{self.name} did not become healthy; see {self.log}")
-            time.sleep(0.1)
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown, no flush; what was committed must be all that counts."""
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-
-def exchange_cards(nodes: list[DemoNode]) -> None:
-    """Every node pins every other node's card, through the CLI, as operators would out of band."""
-    cards = {node.name: airrc("card", "export", home=node.home) for node in nodes}
-    for node in nodes:
-        for other in nodes:
-            if other is not node:
-                airrc("card", "import", "-", home=node.home, stdin=cards[other.name])
-
-
-@contextmanager
-def demo_nodes(base: Path) -> Iterator[list[DemoNode]]:
-    nodes = [DemoNode(name, base / name, free_port(), password=f"demo-{name}-password") for name in NAMES]
-    try:
-        yield nodes
-    finally:
-        for node in nodes:
-            node.stop()
+__all__ = ["main", "run_demo"]
 
 
 SUBSTATION = {"operation": "shutdown", "substation": "North-7", "operator": "demo grid"}
@@ -508,3 +371,14 @@ def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
             return 0
     console.print("[green]demo finished: both nodes healthy, cards pinned both ways[/green]")
     return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m harness.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", action="store_true", help="leave the nodes running and print their URLs")
+    args = parser.parse_args()
+    raise SystemExit(run_demo(keep=args.keep))
+
+
+if __name__ == "__main__":
+    main()
