@@ -355,3 +355,27 @@ def test_drills_are_acknowledged_automatically(net: Net) -> None:
     with us.store.read_session() as s:
         waits = list(s.scalars(select(WaitRow)))
     assert all(w.acked_by == "(automatic)" for w in waits)
+
+
+def test_a_rolled_back_escalation_tells_nobody(net: Net, tmp_path) -> None:
+    import time
+
+    us = net.nodes["us"]
+    net.officer("cn")
+    t0 = past(minutes=120)
+    channel_id = _open(net, "cn", at=t0)
+    _send(net, channel_id, at=t0)
+    net.relay()
+    due = t0 + timedelta(seconds=300)
+    with pytest.raises(RuntimeError), us.store.session() as s:
+        assert us.hotline.check_deadlines(s, now=due)
+        raise RuntimeError("the transaction fails after the step was taken")
+    time.sleep(0.5)
+    assert not (tmp_path / "level1").exists()  # the roster was not told of a step that never happened
+    with us.store.session() as s:
+        assert [e.step for e in us.hotline.check_deadlines(s, now=due)] == [1]
+    for _ in range(100):
+        if (tmp_path / "level1").exists():
+            break
+        time.sleep(0.05)
+    assert "watch-lead" in (tmp_path / "level1").read_text()

@@ -68,9 +68,6 @@ def parse_languages(lang: str) -> tuple[Literal["en", "zh"], ...]:
     return ("en", "zh") if lang == "both" else ("en",) if lang == "en" else ("zh",)
 
 
-MAX_INPUT_FILE = 64 * 1024 * 1024
-
-
 def read_json(source: str, limit: int) -> Any:
     """JSON from a file, or from standard input for ``-``; size-limited before parsing."""
     from airrc.crypto.canonical import parse_json

@@ -175,7 +175,7 @@ def control_verify_audit(file: Annotated[Path, typer.Argument()], home: HomeOpt 
     from airrc.crypto.canonical import parse_json
 
     node = open_node(home)
-    limit = 256 * 1024 * 1024
+    limit = node.settings.limits.max_input_file_bytes
     doc = parse_json(read_file(file, limit), max_bytes=limit)
     issuer = doc.get("cards", [{}])[0].get("id") if isinstance(doc, dict) and doc.get("cards") else None
     with node.store.read_session() as session:

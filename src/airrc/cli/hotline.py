@@ -20,8 +20,8 @@ from airrc.cli._common import (
     parse_languages,
     read_file,
     read_password,
+    settings_for,
 )
-from airrc.config import Limits
 from airrc.errors import InputError
 
 hotline_app = typer.Typer(
@@ -172,9 +172,7 @@ def hotline_show(
     languages = parse_languages(lang)
     catalog = node.hotline.catalog
     with node.store.read_session() as session:
-        from airrc.hotline.service import ChannelRow
-
-        if session.get(ChannelRow, target) is not None:
+        if node.hotline.is_channel(session, target):
             channel = node.hotline.channel(session, target)
             names = node.names(session)
             doc: dict[str, Any] = {
@@ -259,9 +257,10 @@ def hotline_verify_transcript(
     from airrc.crypto.canonical import parse_json
     from airrc.hotline.transcript import verify_transcript
 
-    limit = 256 * 1024 * 1024
+    limits = settings_for(home).limits
+    limit = limits.max_input_file_bytes
     doc = parse_json(read_file(file, limit), max_bytes=limit)
-    report = verify_transcript(doc, max_bytes=Limits().max_statement_bytes)
+    report = verify_transcript(doc, max_bytes=limits.max_statement_bytes)
     unpinned: list[str] = []
     if home is not None:
         node = open_node(home)

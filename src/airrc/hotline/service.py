@@ -57,6 +57,9 @@ class HotlineService:
     def channel(self, session: Session, channel_id: str) -> ChannelRow:
         return find_channel(session, channel_id)
 
+    def is_channel(self, session: Session, channel_id: str) -> bool:
+        return session.get(ChannelRow, channel_id) is not None
+
     def channels(self, session: Session, *, include_drills: bool = False) -> list[ChannelRow]:
         return channels.list_channels(session, include_drills=include_drills)
 

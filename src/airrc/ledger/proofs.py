@@ -120,14 +120,10 @@ def verify_proven(
     index = item.get("index")
     if not isinstance(index, int) or isinstance(index, bool):
         raise ProofError("a proven statement needs its log index", code="ledger.bad_proof")
+    # A malformed proof is a bad proof, not evidence that the statement is missing from the log.
+    proof = decode_hashes(item.get("proof"))
     try:
-        verify_inclusion(
-            leaf_hash(signed.digest()),
-            index,
-            checkpoint.size,
-            decode_hashes(item.get("proof")),
-            checkpoint.root,
-        )
+        verify_inclusion(leaf_hash(signed.digest()), index, checkpoint.size, proof, checkpoint.root)
     except LedgerError as exc:
         raise ProofError(
             f"statement {signed.statement.id} is not in its issuer's checkpointed log",
