@@ -245,6 +245,15 @@ def collection(request: Request, collection_id: str, node: NodeDep, principal: C
     return _json(found.to_json(can_read=can_read, can_write=can_write))
 
 
+def _readable(
+    node: ExchangeHost, principal: AuthenticatedPrincipal, collection_id: str, f: Filters
+) -> tuple[list[TaxiiObject], bool]:
+    """One page of a collection the principal may read."""
+    with node.store.read_session() as session:
+        _collection(node, session, principal, collection_id)
+        return _select(session, collection_id, f)
+
+
 @router.get("/api/collections/{collection_id}/objects/")
 def get_objects(
     collection_id: str,
@@ -252,9 +261,7 @@ def get_objects(
     principal: CurrentPrincipal,
     f: FiltersDep,
 ) -> Response:
-    with node.store.read_session() as session:
-        _collection(node, session, principal, collection_id)
-        rows, more = _select(session, collection_id, f)
+    rows, more = _readable(node, principal, collection_id, f)
     return _page("objects", [json.loads(r.data) for r in rows], rows, more, empty_ok=True)
 
 
@@ -266,14 +273,15 @@ def get_object(
     principal: CurrentPrincipal,
     f: FiltersDep,
 ) -> Response:
-    with node.store.read_session() as session:
-        _collection(node, session, principal, collection_id)
-        rows, more = _select(session, collection_id, Filters(**{**f.__dict__, "ids": [object_id]}))
-        if not rows and not session.scalar(
-            select(TaxiiObject.seq).where(
-                TaxiiObject.collection_id == collection_id, TaxiiObject.object_id == object_id
+    rows, more = _readable(node, principal, collection_id, Filters(**{**f.__dict__, "ids": [object_id]}))
+    if not rows:
+        with node.store.read_session() as session:
+            found = session.scalar(
+                select(TaxiiObject.seq).where(
+                    TaxiiObject.collection_id == collection_id, TaxiiObject.object_id == object_id
+                )
             )
-        ):
+        if not found:
             raise NotFound(f"no object {object_id} in this collection", code="taxii.unknown_object")
     return _page("objects", [json.loads(r.data) for r in rows], rows, more)
 
@@ -286,13 +294,10 @@ def versions(
     principal: CurrentPrincipal,
     f: FiltersDep,
 ) -> Response:
-    with node.store.read_session() as session:
-        _collection(node, session, principal, collection_id)
-        rows, more = _select(
-            session, collection_id, Filters(**{**f.__dict__, "ids": [object_id], "versions": ["all"]})
-        )
-        if not rows and not f.after_seq:
-            raise NotFound(f"no object {object_id} in this collection", code="taxii.unknown_object")
+    every_version = Filters(**{**f.__dict__, "ids": [object_id], "versions": ["all"]})
+    rows, more = _readable(node, principal, collection_id, every_version)
+    if not rows and not f.after_seq:
+        raise NotFound(f"no object {object_id} in this collection", code="taxii.unknown_object")
     return _page("versions", [r.version for r in rows], rows, more)
 
 
@@ -303,9 +308,7 @@ def manifest(
     principal: CurrentPrincipal,
     f: FiltersDep,
 ) -> Response:
-    with node.store.read_session() as session:
-        _collection(node, session, principal, collection_id)
-        rows, more = _select(session, collection_id, f)
+    rows, more = _readable(node, principal, collection_id, f)
     manifest_items = [
         {"id": r.object_id, "date_added": stamp(r.date_added), "version": r.version, "media_type": STIX_MEDIA}
         for r in rows

@@ -7,25 +7,17 @@ from typing import Annotated, Protocol
 from fastapi import Depends
 from sqlalchemy.orm import Session
 
-from airrc.config import Settings
 from airrc.exchange.collections import TaxiiStore
 from airrc.exchange.service import ExchangeService
 from airrc.routing import served_host
-from airrc.store.db import Store
-from airrc.trust.peers import TrustStore
+from airrc.trust.host import TrustHost
 
 __all__ = ["ExchangeHost", "NodeDep"]
 
 
-class ExchangeHost(Protocol):
+class ExchangeHost(TrustHost, Protocol):
     @property
     def name(self) -> str: ...
-    @property
-    def settings(self) -> Settings: ...
-    @property
-    def store(self) -> Store: ...
-    @property
-    def trust(self) -> TrustStore: ...
     @property
     def exchange(self) -> ExchangeService: ...
     @property

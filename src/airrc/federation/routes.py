@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from airrc.config import Settings
 from airrc.crypto.keys import NodeIdentity
 from airrc.crypto.trust import NodeCard
 from airrc.errors import UnknownIssuer
@@ -19,25 +18,18 @@ from airrc.federation.httpsig import FederationAuthError, sign_response, verify_
 from airrc.federation.inbox import Inbox
 from airrc.federation.sync import statements_for
 from airrc.routing import BoundedJSONRoute, served_host
-from airrc.store.db import Store
-from airrc.trust.peers import TrustStore
+from airrc.trust.host import TrustHost
 
 __all__ = ["FederationHost", "authenticate_peer", "router", "signed_answer"]
 
 
-class FederationHost(Protocol):
+class FederationHost(TrustHost, Protocol):
     """What answering a peer needs: who we are, our keys, storage, pinned peers and the inbox."""
 
     @property
     def id(self) -> str: ...
     @property
     def identity(self) -> NodeIdentity: ...
-    @property
-    def settings(self) -> Settings: ...
-    @property
-    def store(self) -> Store: ...
-    @property
-    def trust(self) -> TrustStore: ...
     @property
     def inbox(self) -> Inbox: ...
     @property
