@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from airrc.alerts import AlertNotifier, Alerts
 from airrc.config import Settings
-from airrc.control.policy import load_catalog
+from airrc.control.policy import load_categories
 from airrc.control.service import ControlService
 from airrc.crypto.canonical import canonical_bytes, parse_json
 from airrc.crypto.keys import NodeIdentity, write_private_file
@@ -33,7 +33,7 @@ from airrc.ledger.log import TransparencyLog
 from airrc.ledger.witness import Witness
 from airrc.principals.accounts import PrincipalRow, Principals
 from airrc.principals.throttle import LoginThrottle
-from airrc.standards.catalog import load_catalog as load_standards_catalog
+from airrc.standards.catalog import load_catalog
 from airrc.standards.service import StandardsService
 from airrc.standards.suites import load_suites
 from airrc.statements import SignedStatement
@@ -74,7 +74,7 @@ class Node:
         self.alerts = Alerts(AlertNotifier(settings.alert_webhook_url, settings.alert_command))
         self.principals = principals or Principals()
         self.throttle = LoginThrottle()
-        self.log = TransparencyLog(self.card.origin, self.identity)
+        self.ledger = TransparencyLog(self.card.origin, self.identity)
         self.witness = Witness(
             name=self.card.origin,
             identity=self.identity,
@@ -113,7 +113,7 @@ class Node:
             store=self.store,
             statements=self.statements,
             alerts=self.alerts,
-            catalog=load_catalog(),
+            catalog=load_categories(),
         )
 
         formats = load_formats()
@@ -153,9 +153,9 @@ class Node:
             store=self.store,
             statements=self.statements,
             trust=self.trust,
-            log=self.log,
+            log=self.ledger,
             witness=self.witness,
-            catalog=load_standards_catalog(),
+            catalog=load_catalog(),
             suites=load_suites(),
             evals_dir=settings.home / "evals",
             max_statement_bytes=settings.limits.max_statement_bytes,
@@ -185,9 +185,9 @@ class Node:
 
     def _log_batch(self, session: Session, digests: list[bytes]) -> int:
         # Checkpoints are signed at the end of each batch and periodically, never once per entry.
-        first = self.log.append(session, digests)
+        first = self.ledger.append(session, digests)
         if len(digests) > 1:
-            self.log.checkpoint(session)
+            self.ledger.checkpoint(session)
         return first
 
     @property
@@ -281,7 +281,7 @@ class Node:
         """Recompute the log from storage; a failure is also raised as a critical alert."""
         try:
             with self.store.session() as session:
-                return verify_storage(session, self.log, self.card_chain(), self.trust, progress)
+                return verify_storage(session, self.ledger, self.card_chain(), self.trust, progress)
         except LedgerError as exc:
             with self.store.session() as session:
                 self.alerts.raise_alert(

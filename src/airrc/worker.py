@@ -201,7 +201,7 @@ class FederationWorker:
             peers = node.trust.peers(session)
         for peer in peers:
             try:
-                request_cosignature(node.store.session, node.log, peer, client)
+                request_cosignature(node.store.session, node.ledger, peer, client)
             except (Error, httpx.HTTPError) as exc:
                 log.info("witnessing by %s failed: %s", peer.name, getattr(exc, "code", type(exc).__name__))
         return False

@@ -163,7 +163,7 @@ def test_quorum_execution_reuse_and_audit_bundle(env, make_node):
     assert [v.code for v in report.violations] == ["control.authorization_reused"]
     # The other node verifies the bundle without seeing details; tampering fails.
     with node.store.session() as s:
-        bundle = export_bundle(s, log=node.log, chain=node.card_chain())
+        bundle = export_bundle(s, log=node.ledger, chain=node.card_chain())
     assert "North-7" not in str(bundle)
     peer = make_node("cn-auditor")
     with peer.store.session() as s:

@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from airrc.control.policy import ControlError, Vote, commitment, decide, load_catalog
+from airrc.control.policy import ControlError, Vote, commitment, decide, load_categories
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 EXP = T0 + timedelta(minutes=10)
@@ -13,7 +13,7 @@ def _votes(*spec):
 
 
 def test_catalog_has_the_protected_categories_in_both_languages():
-    catalog = load_catalog()
+    catalog = load_categories()
     assert {
         "lethal_force",
         "strategic_weapons",
@@ -31,16 +31,16 @@ def test_catalog_has_the_protected_categories_in_both_languages():
 
 
 def test_quorum_of_distinct_approvers_authorizes():
-    grid = load_catalog().category("critical_infrastructure_shutdown")  # quorum 2, veto
+    grid = load_categories().category("critical_infrastructure_shutdown")  # quorum 2, veto
     assert decide(grid, _votes(("a", True)), expires_at=EXP, now=T0) == "pending"
     assert decide(grid, _votes(("a", True), ("a", True)), expires_at=EXP, now=T0) == "pending"
     assert decide(grid, _votes(("a", True), ("b", True)), expires_at=EXP, now=T0) == "authorized"
 
 
 def test_veto_and_majority():
-    grid = load_catalog().category("critical_infrastructure_shutdown")
+    grid = load_categories().category("critical_infrastructure_shutdown")
     assert decide(grid, _votes(("a", True), ("b", False)), expires_at=EXP, now=T0) == "denied"
-    money = load_catalog().category("mass_financial_action")  # quorum 2, majority
+    money = load_categories().category("mass_financial_action")  # quorum 2, majority
     assert decide(money, _votes(("a", True), ("b", False)), expires_at=EXP, now=T0) == "pending"
     assert decide(money, _votes(("a", False), ("b", False)), expires_at=EXP, now=T0) == "denied"
     assert (
@@ -49,7 +49,7 @@ def test_veto_and_majority():
 
 
 def test_no_answer_means_no_and_late_votes_do_not_count():
-    grid = load_catalog().category("critical_infrastructure_shutdown")
+    grid = load_categories().category("critical_infrastructure_shutdown")
     assert decide(grid, [], expires_at=EXP, now=EXP) == "expired"
     late = [Vote("a", True, T0), Vote("b", True, EXP + timedelta(seconds=1))]
     assert decide(grid, late, expires_at=EXP, now=EXP + timedelta(seconds=2)) == "expired"

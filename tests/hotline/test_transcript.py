@@ -44,7 +44,7 @@ def _exchange(net: Net) -> tuple[str, str]:
     net.relay()
     for node in (us, cn):
         with node.store.session() as s:
-            node.log.checkpoint(s)
+            node.ledger.checkpoint(s)
     return channel_id, message_id
 
 

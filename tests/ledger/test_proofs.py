@@ -30,14 +30,14 @@ def proven(node):
     """Three of the node's statements, each with its proof against one checkpoint of its log."""
     with node.store.session() as session:
         signed = [node.publish_roster(session) for _ in range(3)]
-        note = node.log.checkpoint(session)
+        note = node.ledger.checkpoint(session)
         checkpoint = parse_checkpoint_text(note.text)
         items = []
         for s in signed:
             index = session.scalar(
                 select(StatementRow.log_index).where(StatementRow.statement_id == s.statement.id)
             )
-            items.append(proven_item(s, index, node.log.inclusion_proof(session, index, checkpoint.size)))
+            items.append(proven_item(s, index, node.ledger.inclusion_proof(session, index, checkpoint.size)))
     return node, note, checkpoint, items
 
 

@@ -16,7 +16,7 @@ def busy_node(make_node, database_url):
     with node.store.session() as s:
         for i in range(600):
             node.statements.issue(s, kind="node.ping", body={"nonce": str(i), "sent_at": "t"})
-        node.log.checkpoint(s)
+        node.ledger.checkpoint(s)
     return node
 
 

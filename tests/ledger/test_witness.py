@@ -45,27 +45,27 @@ def _submit(client, node, log, old, note):
 def test_witness_cosigns_consistent_growth(pair):
     log_node, witness_node = pair
     with TestClient(create_app(witness_node)) as client:
-        note = _grow_and_sign(log_node, log_node.log, 5, "a")
-        first = _submit(client, log_node, log_node.log, 0, note)
+        note = _grow_and_sign(log_node, log_node.ledger, 5, "a")
+        first = _submit(client, log_node, log_node.ledger, 0, note)
         assert first.status_code == 200, first.text
         cosig = parse_note(note.text + "\n" + first.text).signatures[0]
         assert verify_cosignature(note, cosig, witness_node.card).timestamp > 0
-        stale = _submit(client, log_node, log_node.log, 0, note)
+        stale = _submit(client, log_node, log_node.ledger, 0, note)
         assert stale.status_code == 409
         assert stale.headers["content-type"].startswith("text/x.tlog.size")
         known = int(stale.text)
         assert known == parse_checkpoint_text(note.text).size
-        grown = _grow_and_sign(log_node, log_node.log, 300, "b")
-        assert _submit(client, log_node, log_node.log, known, grown).status_code == 200
-        again = _submit(client, log_node, log_node.log, parse_checkpoint_text(grown.text).size, grown)
+        grown = _grow_and_sign(log_node, log_node.ledger, 300, "b")
+        assert _submit(client, log_node, log_node.ledger, known, grown).status_code == 200
+        again = _submit(client, log_node, log_node.ledger, parse_checkpoint_text(grown.text).size, grown)
         assert again.status_code == 200
 
 
 def test_rewritten_history_is_refused_kept_as_evidence_and_alerted(pair, make_node):
     log_node, witness_node = pair
     with TestClient(create_app(witness_node)) as client:
-        note = _grow_and_sign(log_node, log_node.log, 10, "honest")
-        assert _submit(client, log_node, log_node.log, 0, note).status_code == 200
+        note = _grow_and_sign(log_node, log_node.ledger, 10, "honest")
+        assert _submit(client, log_node, log_node.ledger, 0, note).status_code == 200
         old_size = parse_checkpoint_text(note.text).size
         # The log's operator rewrites history: same keys and origin, a different tree, a valid signature.
         shadow = make_node("shadow")
@@ -100,13 +100,13 @@ def test_bad_submissions_get_typed_errors_never_500(pair, make_node):
     log_node, witness_node = pair
     stranger = make_node("xx-stranger")
     with TestClient(create_app(witness_node)) as client:
-        note = _grow_and_sign(log_node, log_node.log, 4, "x")
+        note = _grow_and_sign(log_node, log_node.ledger, 4, "x")
         size = parse_checkpoint_text(note.text).size
-        assert _submit(client, log_node, log_node.log, 0, note).status_code == 200
-        grown = _grow_and_sign(log_node, log_node.log, 40, "y")
+        assert _submit(client, log_node, log_node.ledger, 0, note).status_code == 200
+        grown = _grow_and_sign(log_node, log_node.ledger, 40, "y")
         new_size = parse_checkpoint_text(grown.text).size
         with log_node.store.session() as s:
-            proof = log_node.log.consistency_proof(s, size, new_size)
+            proof = log_node.ledger.consistency_proof(s, size, new_size)
         cases = {
             "truncated proof": (_body(size, proof[:-1], grown.serialise()), 422, "ledger.bad_proof"),
             "extended proof": (
@@ -122,7 +122,7 @@ def test_bad_submissions_get_typed_errors_never_500(pair, make_node):
             "malformed note": (f"old {size}\n\ngarbage\n", 422, "ledger.malformed_note"),
             "bad utf-8": (b"old 0\n\n\xff\xfe", 400, "ledger.malformed_request"),
             "unknown log": (
-                _body(0, [], _grow_and_sign(stranger, stranger.log, 1, "s").serialise()),
+                _body(0, [], _grow_and_sign(stranger, stranger.ledger, 1, "s").serialise()),
                 404,
                 "ledger.unknown_log",
             ),
@@ -142,13 +142,13 @@ def test_bad_submissions_get_typed_errors_never_500(pair, make_node):
             assert response.json()["error"]["code"] == code, name
         big = client.post("/ledger/v1/witness/add-checkpoint", content=b"old 0\n" + b"A" * 100_000)
         assert big.status_code in (400, 413)
-        assert _submit(client, log_node, log_node.log, size, grown).status_code == 200
+        assert _submit(client, log_node, log_node.ledger, size, grown).status_code == 200
 
 
 def test_public_read_endpoints(pair):
     log_node, _ = pair
     with TestClient(create_app(log_node)) as client:
-        note = _grow_and_sign(log_node, log_node.log, 20, "r")
+        note = _grow_and_sign(log_node, log_node.ledger, 20, "r")
         size = parse_checkpoint_text(note.text).size
         served = client.get("/ledger/v1/checkpoint")
         assert served.status_code == 200

@@ -132,7 +132,7 @@ def _forge(net: Net, plan_id: str, **changes) -> str:
             body=body.model_dump(mode="json"),
             refs=(plan_id,),
         )
-        us.log.checkpoint(session)
+        us.ledger.checkpoint(session)
     net.relay()
     return forged.statement.id
 
@@ -172,14 +172,14 @@ def test_a_seed_from_a_later_cosignature_is_refused(attested) -> None:
         us.statements.issue(session, kind="test.note", audience="public", body={"n": 1})
     with us.store.read_session() as session:
         cn_card = us.trust.current(session, cn.id)
-    later = request_cosignature(us.store.session, us.log, cn_card, net.http)
+    later = request_cosignature(us.store.session, us.ledger, cn_card, net.http)
     with us.store.read_session() as session:
         body = AttestationBody.model_validate(us.statements.get(session, attestation_id).statement.body)
         from airrc.ledger.log import LedgerCheckpoint
 
         size = max(s for (s,) in session.query(LedgerCheckpoint.size).all())
         note = session.get(LedgerCheckpoint, size)
-        proof = us.log.inclusion_proof(session, body.plan_index, size)
+        proof = us.ledger.inclusion_proof(session, body.plan_index, size)
     from airrc.ledger.proofs import encode_hashes
 
     seed_checkpoint = body.seed_checkpoint.model_copy(

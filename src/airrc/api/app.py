@@ -342,7 +342,7 @@ async def _checkpoint_loop(node: Node) -> None:
 
     def sign() -> None:
         with node.store.session() as session:
-            node.log.checkpoint(session)
+            node.ledger.checkpoint(session)
 
     while True:
         await asyncio.sleep(node.settings.checkpoint_interval_seconds)

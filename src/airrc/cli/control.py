@@ -162,7 +162,7 @@ def control_export_audit(
     node = open_node(home)
     with node.store.session() as session:
         bundle = export_bundle(
-            session, log=node.log, chain=node.card_chain(), since=_utc(since), until=_utc(until)
+            session, log=node.ledger, chain=node.card_chain(), since=_utc(since), until=_utc(until)
         )
     output.write_text(json.dumps(bundle, indent=1, sort_keys=True))
     out.print(f"wrote {len(bundle['statements'])} statement(s) to {output}")

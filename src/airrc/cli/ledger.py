@@ -27,9 +27,9 @@ def ledger_status(home: HomeOpt = None) -> None:
     """Tree size, root, latest checkpoint, cosignatures, and what we witnessed of each peer."""
     node = open_node(home)
     with node.store.session() as session:
-        state = node.log.state(session)
-        latest = node.log.latest_checkpoint(session)
-        cosigs = node.log.cosignatures(session, latest.size) if latest is not None else []
+        state = node.ledger.state(session)
+        latest = node.ledger.latest_checkpoint(session)
+        cosigs = node.ledger.cosignatures(session, latest.size) if latest is not None else []
         peers = node.trust.peers(session)
         witnessed = {p.id: node.witness.latest(session, p.id) for p in peers}
         evidence = len(node.witness.evidence(session))
@@ -53,7 +53,7 @@ def ledger_checkpoint(home: HomeOpt = None) -> None:
     """Sign a checkpoint of the current tree now (the server also does so periodically)."""
     node = open_node(home)
     with node.store.session() as session:
-        note = node.log.checkpoint(session)
+        note = node.ledger.checkpoint(session)
     sys.stdout.write(note.serialise())
 
 
@@ -111,7 +111,7 @@ def ledger_publish(
     with httpx.Client() as client:
         for card in cards:
             try:
-                result = request_cosignature(node.store.session, node.log, card, client)
+                result = request_cosignature(node.store.session, node.ledger, card, client)
             except Error as exc:
                 failures += 1
                 err.print(f"{card.name}: {exc.diagnostics()}", markup=False)

@@ -22,14 +22,14 @@ from airrc.errors import ControlError
 
 __all__ = [
     "VOTE_DOMAIN",
-    "Catalog",
     "Category",
+    "CategoryCatalog",
     "ControlError",
     "Outcome",
     "Vote",
     "commitment",
     "decide",
-    "load_catalog",
+    "load_categories",
     "vote_payload",
 ]
 
@@ -50,7 +50,7 @@ class Category(BaseModel):
     requesters: tuple[str, ...] = Field(min_length=1)
 
 
-class Catalog(BaseModel):
+class CategoryCatalog(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     version: int
@@ -67,7 +67,7 @@ class Catalog(BaseModel):
         return found
 
 
-def _parse_catalog(text: str) -> Catalog:
+def _parse_catalog(text: str) -> CategoryCatalog:
     doc = yaml.safe_load(text)
     if not isinstance(doc, dict) or not isinstance(doc.get("categories"), dict):
         raise ControlError("the control catalog is malformed", code="control.bad_catalog")
@@ -77,7 +77,7 @@ def _parse_catalog(text: str) -> Catalog:
             if value["id"] != key:
                 raise ControlError(f"category {key} names itself {value['id']}", code="control.bad_catalog")
     try:
-        catalog = Catalog.model_validate(doc)
+        catalog = CategoryCatalog.model_validate(doc)
     except ValidationError as exc:
         raise ControlError(
             f"the control catalog is malformed: {exc.errors()[0]['msg']}", code="control.bad_catalog"
@@ -91,7 +91,7 @@ def _parse_catalog(text: str) -> Catalog:
 
 
 @cache
-def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
+def load_categories(path: Path = CATALOG_PATH) -> CategoryCatalog:
     """The shipped catalog (or another file), validated."""
     return _parse_catalog(path.read_text(encoding="utf-8"))
 

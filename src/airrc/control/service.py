@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from airrc.alerts import Alerts
-from airrc.control.policy import Catalog, Vote, commitment, decide, vote_payload
+from airrc.control.policy import CategoryCatalog, Vote, commitment, decide, vote_payload
 from airrc.control.tables import DecisionRow, RefusalRow, VoteRow
 from airrc.crypto.keys import NodeIdentity, PublicKeys
 from airrc.crypto.sealing import SealedBody, open_sealed, seal
@@ -80,7 +80,7 @@ class ControlService:
         store: Store,
         statements: StatementLog,
         alerts: Alerts,
-        catalog: Catalog,
+        catalog: CategoryCatalog,
     ) -> None:
         self.node_id = node_id
         self.node_keys = node_keys

@@ -69,7 +69,7 @@ class TranscriptHost(Protocol):
     @property
     def trust(self) -> TrustStore: ...
     @property
-    def log(self) -> TransparencyLog: ...
+    def ledger(self) -> TransparencyLog: ...
     @property
     def outbox(self) -> Outbox: ...
 
@@ -160,10 +160,13 @@ def export_transcript(
             for m in session.scalars(select(MessageRow).where(MessageRow.channel_id == channel_id))
         }
     with node.store.session() as session:
-        own_note = node.log.checkpoint(session)
+        own_note = node.ledger.checkpoint(session)
         own = parse_checkpoint_text(own_note.text)
         proofs = {
-            r.statement_id: (int(r.log_index), node.log.inclusion_proof(session, int(r.log_index), own.size))
+            r.statement_id: (
+                int(r.log_index),
+                node.ledger.inclusion_proof(session, int(r.log_index), own.size),
+            )
             for r in rows
             if r.local and r.log_index is not None
         }

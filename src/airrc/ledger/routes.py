@@ -22,7 +22,7 @@ SIZE = Annotated[int, Query(ge=0, le=2**63 - 1)]
 
 class LedgerHost(Protocol):
     @property
-    def log(self) -> TransparencyLog: ...
+    def ledger(self) -> TransparencyLog: ...
     @property
     def witness(self) -> Witness: ...
 
@@ -38,7 +38,7 @@ def _b64(items: list[bytes]) -> list[str]:
 @router.get("/checkpoint", response_class=PlainTextResponse)
 def checkpoint(node: NodeDep, session: SessionDep) -> PlainTextResponse:
     """The latest signed checkpoint, with every cosignature peers returned appended as signature lines."""
-    return PlainTextResponse(node.log.served_checkpoint(session), media_type="text/plain; charset=utf-8")
+    return PlainTextResponse(node.ledger.served_checkpoint(session), media_type="text/plain; charset=utf-8")
 
 
 @router.get("/entries")
@@ -46,17 +46,17 @@ def entries(node: NodeDep, session: ReadSessionDep, start: SIZE, end: SIZE) -> d
     """Entries [start, end), at most 1000 at a time: each the SHA-256 of one signed statement."""
     if end - start > MAX_ENTRIES_PER_REQUEST:
         end = start + MAX_ENTRIES_PER_REQUEST
-    return {"entries": _b64(node.log.entries(session, start, end))}
+    return {"entries": _b64(node.ledger.entries(session, start, end))}
 
 
 @router.get("/proof/inclusion")
 def inclusion(node: NodeDep, session: ReadSessionDep, index: SIZE, size: SIZE) -> dict[str, list[str]]:
-    return {"hashes": _b64(node.log.inclusion_proof(session, index, size))}
+    return {"hashes": _b64(node.ledger.inclusion_proof(session, index, size))}
 
 
 @router.get("/proof/consistency")
 def consistency(node: NodeDep, session: ReadSessionDep, old: SIZE, size: SIZE) -> dict[str, list[str]]:
-    return {"hashes": _b64(node.log.consistency_proof(session, old, size))}
+    return {"hashes": _b64(node.ledger.consistency_proof(session, old, size))}
 
 
 @router.post("/witness/add-checkpoint")
