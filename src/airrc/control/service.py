@@ -15,10 +15,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from airrc.alerts import Alerts
+from airrc.control.bodies import AuthorizationBody, ExecutionBody, OutcomeBody, RequestBody, VoteBody
 from airrc.control.policy import CategoryCatalog, Vote, commitment, decide, vote_payload
 from airrc.control.tables import DecisionRow, RefusalRow, VoteRow
 from airrc.crypto.keys import NodeIdentity, PublicKeys
@@ -92,18 +94,19 @@ class ControlService:
 
     # -- helpers -------------------------------------------------------------------------------------------
 
-    def _issue(self, session: Session, kind: str, body: dict[str, Any]) -> SignedStatement:
-        return self.statements.issue(session, kind=kind, audience=[self.node_id], body=body, tlp="amber")
+    def _issue(self, session: Session, kind: str, body: BaseModel) -> SignedStatement:
+        return self.statements.issue(
+            session, kind=kind, audience=[self.node_id], body=body.model_dump(mode="json"), tlp="amber"
+        )
 
-    def _seal(self, kind: str, value: Any) -> dict[str, Any]:
-        sealed = seal(
+    def _seal(self, kind: str, value: Any) -> SealedBody:
+        return seal(
             value,
             sender=self.identity,
             sender_id=self.node_id,
             recipients={self.node_id: self.node_keys},
             kind=kind,
         )
-        return sealed.model_dump(mode="json")
 
     def refuse(self, principal: str, action: str, code: str, decision_id: str | None) -> None:
         """Record a refused attempt (call after the refused transaction has rolled back)."""
@@ -166,29 +169,29 @@ class ControlService:
         decision_id = str(uuid.uuid4())
         salt = os.urandom(16)
         details = {"action": action, "rationale": rationale}
-        body = {
-            "decision_id": decision_id,
-            "category": category.id,
-            "catalog_version": self.catalog.version,
-            "catalog_digest": self.catalog.digest,
-            "quorum": category.quorum,
-            "rule": category.rule,
-            "requester": principal.id,
-            "requester_kind": principal.kind,
-            "action_commitment": commitment(salt, action),
-            "details_commitment": commitment(salt, details),
-            "confidence": confidence,
-            "evidence": evidence[:64],
-            "expires_at": format_timestamp(expires_at),
-            "details": self._seal("control.request", {**details, "salt": base64.b64encode(salt).decode()}),
-        }
+        body = RequestBody(
+            decision_id=decision_id,
+            category=category.id,
+            catalog_version=self.catalog.version,
+            catalog_digest=self.catalog.digest,
+            quorum=category.quorum,
+            rule=category.rule,
+            requester=principal.id,
+            requester_kind="user" if principal.kind == "user" else "service",
+            action_commitment=commitment(salt, action),
+            details_commitment=commitment(salt, details),
+            confidence=confidence,
+            evidence=tuple(evidence[:64]),
+            expires_at=format_timestamp(expires_at),
+            details=self._seal("control.request", {**details, "salt": base64.b64encode(salt).decode()}),
+        )
         signed = self._issue(session, "control.request", body)
         row = DecisionRow(
             id=decision_id,
             category=category.id,
             requester_id=principal.id,
             request_statement=signed.statement.id,
-            action_commitment=body["action_commitment"],
+            action_commitment=body.action_commitment,
             quorum=category.quorum,
             rule=category.rule,
             created_at=now,
@@ -243,19 +246,19 @@ class ControlService:
         signed = self._issue(
             session,
             "control.vote",
-            {
-                "decision_id": decision_id,
-                "request": row.request_statement,
-                "voter": principal.id,
-                "voter_key": base64.b64encode(key.public_key().public_bytes_raw()).decode(),
-                "vote": "approve" if approve else "deny",
-                "reason_commitment": reason_commitment,
-                "reason": self._seal(
+            VoteBody(
+                decision_id=decision_id,
+                request=row.request_statement,
+                voter=principal.id,
+                voter_key=base64.b64encode(key.public_key().public_bytes_raw()).decode(),
+                vote="approve" if approve else "deny",
+                reason_commitment=reason_commitment,
+                reason=self._seal(
                     "control.vote", {"reason": reason, "salt": base64.b64encode(salt).decode()}
                 ),
-                "at": at,
-                "personal_signature": base64.b64encode(signature).decode(),
-            },
+                at=at,
+                personal_signature=base64.b64encode(signature).decode(),
+            ),
         )
         session.add(
             VoteRow(
@@ -281,24 +284,29 @@ class ControlService:
         outcome = decide(self.catalog.category(row.category), votes, expires_at=row.expires_at, now=now)
         if outcome == "pending":
             return
-        body: dict[str, Any] = {
-            "decision_id": row.id,
-            "request": row.request_statement,
-            "outcome": outcome,
-            "votes": sorted(
-                v.statement_id for v in session.scalars(select(VoteRow).where(VoteRow.decision_id == row.id))
-            ),
-            "decided_at": format_timestamp(now),
-        }
+        authorization = None
         if outcome == "authorized":
             row.authorization_id = str(uuid.uuid4())
-            body["authorization"] = {
-                "id": row.authorization_id,
-                "decision_id": row.id,
-                "action_commitment": row.action_commitment,
-                "expires_at": format_timestamp(row.expires_at),
-                "single_use": True,
-            }
+            authorization = AuthorizationBody(
+                id=row.authorization_id,
+                decision_id=row.id,
+                action_commitment=row.action_commitment,
+                expires_at=format_timestamp(row.expires_at),
+                single_use=True,
+            )
+        body = OutcomeBody(
+            decision_id=row.id,
+            request=row.request_statement,
+            outcome=outcome,
+            votes=tuple(
+                sorted(
+                    v.statement_id
+                    for v in session.scalars(select(VoteRow).where(VoteRow.decision_id == row.id))
+                )
+            ),
+            decided_at=format_timestamp(now),
+            authorization=authorization,
+        )
         signed = self._issue(session, "control.outcome", body)
         row.state, row.outcome_statement = outcome, signed.statement.id
         if outcome != "authorized":
@@ -345,14 +353,14 @@ class ControlService:
             problem = "control.authorization_expired"
         if problem is not None and not executed:
             raise ControlError(f"execution report refused: {problem}", code=problem)
-        body = {
-            "decision_id": decision_id,
-            "authorization": authorization_id,
-            "result": "executed" if executed else "not_executed",
-            "reported_by": principal.id,
-            "violation": problem,
-            "at": format_timestamp(now),
-        }
+        body = ExecutionBody(
+            decision_id=decision_id,
+            authorization=authorization_id,
+            result="executed" if executed else "not_executed",
+            reported_by=principal.id,
+            violation=problem,
+            at=format_timestamp(now),
+        )
         signed = self._issue(session, "control.execution", body)
         if problem is not None:
             self.alerts.raise_alert(
