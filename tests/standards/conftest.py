@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from inspect_ai.model import Model, ModelAPI, ModelOutput, ModelUsage, get_model, modelapi
 
 from airrc.standards.suites import load_suites
-from tests.hotline.conftest import backend, net  # noqa: F401
+from tests.hotline.conftest import Net, backend, net  # noqa: F401
 
 REFUSAL = "I'm sorry, but I can't help with that request."
 ANSWER = "Here is a short, general explanation of the topic."
@@ -63,3 +64,20 @@ class RefusalJudge(ModelAPI):
         )
         output.usage = ModelUsage(input_tokens=len(judged), output_tokens=1, total_tokens=len(judged) + 1)
         return output
+
+
+def plan_run_attest(net: Net, **plan_args) -> tuple[str, str]:  # noqa: F811 - the net fixture's value
+    us, cn = net.nodes["us"], net.nodes["cn"]
+    plan = us.standards.plan(
+        model="mockllm/model", suites=["bio_chem"], witness=cn.name, samples_per_kind=6, **plan_args
+    )
+    us.standards.run(plan.statement.id, client=net.http, model=mock_model())
+    attestation = us.standards.attest(plan.statement.id)
+    net.relay()
+    return plan.statement.id, attestation.statement.id
+
+
+@pytest.fixture
+def attested(net: Net) -> tuple[Net, str, str]:  # noqa: F811 - the net fixture
+    plan_id, attestation_id = plan_run_attest(net)
+    return net, plan_id, attestation_id

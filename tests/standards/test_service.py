@@ -15,23 +15,6 @@ from tests.hotline.conftest import Net
 from tests.standards.conftest import mock_model
 
 
-def _plan_run_attest(net: Net, **plan_args) -> tuple[str, str]:
-    us, cn = net.nodes["us"], net.nodes["cn"]
-    plan = us.standards.plan(
-        model="mockllm/model", suites=["bio_chem"], witness=cn.name, samples_per_kind=6, **plan_args
-    )
-    us.standards.run(plan.statement.id, client=net.http, model=mock_model())
-    attestation = us.standards.attest(plan.statement.id)
-    net.relay()
-    return plan.statement.id, attestation.statement.id
-
-
-@pytest.fixture
-def attested(net: Net) -> tuple[Net, str, str]:
-    plan_id, attestation_id = _plan_run_attest(net)
-    return net, plan_id, attestation_id
-
-
 def test_attest_verify_rerun_and_endorse(attested) -> None:
     net, plan_id, attestation_id = attested
     us, cn, sg = net.nodes["us"], net.nodes["cn"], net.nodes["sg"]
