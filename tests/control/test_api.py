@@ -3,66 +3,13 @@
 import time
 
 import pytest
-from fastapi.testclient import TestClient
 
-from airrc.api.app import create_app
 from airrc.control.audit import audit, export_bundle, record_rows, verify_bundle
 from airrc.statements import parse_signed_statement
-
-PASSWORDS = {
-    "ann": "approver ann pass",
-    "bob": "approver bob pass",
-    "cat": "approver cat pass",
-    "dan": "analyst dan pass!",
-    "eve": "analyst+approver",
-}
-ACTION = {"operation": "shutdown", "substation": "North-7", "grid": "test"}
-
-
-@pytest.fixture
-def env(node):
-    with node.store.session() as s:
-        for name in ("ann", "bob", "cat"):
-            node.add_user(s, name, PASSWORDS[name], ["approver"])
-        node.add_user(s, "dan", PASSWORDS["dan"], ["analyst"])
-        node.add_user(s, "eve", PASSWORDS["eve"], ["analyst", "approver"])
-        planner = node.principals.add_service(s, "grid-planner")
-        from datetime import timedelta
-
-        ai_token = node.principals.create_token(s, planner, lifetime=timedelta(hours=1))
-    client = TestClient(create_app(node))
-    tokens = {"ai": ai_token}
-    for name, password in PASSWORDS.items():
-        r = client.post("/api/v1/auth/login", json={"username": name, "password": password})
-        tokens[name] = r.json()["token"]
-    return node, client, tokens
-
-
-def _h(token):
-    return {"authorization": f"Bearer {token}"}
-
-
-def _request(client, token, category="critical_infrastructure_shutdown", expiry=None):
-    return client.post(
-        "/control/v1/decisions",
-        headers=_h(token),
-        json={
-            "category": category,
-            "action": ACTION,
-            "rationale": "load shedding to stop cascading failure",
-            "confidence": 0.82,
-            "evidence": [],
-            "expiry_seconds": expiry,
-        },
-    )
-
-
-def _vote(client, token, decision, approve=True):
-    return client.post(
-        f"/control/v1/decisions/{decision}/votes",
-        headers=_h(token),
-        json={"approve": approve, "reason": "checked with the grid operator"},
-    )
+from tests.control.conftest import ACTION
+from tests.control.conftest import h as _h
+from tests.control.conftest import request_decision as _request
+from tests.control.conftest import vote as _vote
 
 
 def _err(r, status, code):
