@@ -10,7 +10,7 @@ import base64
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NotRequired, Required, TypedDict, Unpack
 
 import httpx
 
@@ -19,7 +19,7 @@ from airrc.crypto.trust import NodeCard
 from airrc.errors import Denied, Error, Expired
 from airrc.statements import STATEMENT_DOMAIN, parse_signed_statement
 
-__all__ = ["Authorization", "Client", "Denied", "Expired"]
+__all__ = ["Authorization", "Client", "Denied", "Expired", "Reasons"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,16 @@ class Authorization:
             )
         if (now or datetime.now(UTC)) > self.expires_at:
             raise ControlError("the authorization has expired", code="control.authorization_expired")
+
+
+class Reasons(TypedDict, total=False):
+    """Why an AI system asks: its rationale and confidence (required), evidence statement ids, and a
+    shorter expiry than the category's."""
+
+    rationale: Required[str]
+    confidence: Required[float]
+    evidence: NotRequired[list[str] | None]
+    expiry_seconds: NotRequired[int | None]
 
 
 class Client:
@@ -95,16 +105,7 @@ class Client:
             raise Error(str(err.get("message")), code=str(err.get("code")))
         return response.json()
 
-    def request(
-        self,
-        category: str,
-        action: dict[str, Any],
-        *,
-        rationale: str,
-        confidence: float,
-        evidence: list[str] | None = None,
-        expiry_seconds: int | None = None,
-    ) -> tuple[str, str]:
+    def request(self, category: str, action: dict[str, Any], **why: Unpack[Reasons]) -> tuple[str, str]:
         """Ask for a decision; returns (decision id, salt)."""
         doc = self._call(
             "POST",
@@ -112,10 +113,10 @@ class Client:
             json={
                 "category": category,
                 "action": action,
-                "rationale": rationale,
-                "confidence": confidence,
-                "evidence": evidence or [],
-                "expiry_seconds": expiry_seconds,
+                "rationale": why["rationale"],
+                "confidence": why["confidence"],
+                "evidence": why.get("evidence") or [],
+                "expiry_seconds": why.get("expiry_seconds"),
             },
         )
         return str(doc["decision"]["id"]), str(doc["salt"])
@@ -146,25 +147,10 @@ class Client:
             time.sleep(self.poll_seconds)
 
     def require_authorization(
-        self,
-        category: str,
-        action: dict[str, Any],
-        *,
-        rationale: str,
-        confidence: float,
-        evidence: list[str] | None = None,
-        expiry_seconds: int | None = None,
-        timeout: float = 3600.0,
+        self, category: str, action: dict[str, Any], *, timeout: float = 3600.0, **why: Unpack[Reasons]
     ) -> Authorization:
         """Request, wait and check offline; returns a checked authorization or raises."""
-        decision_id, salt = self.request(
-            category,
-            action,
-            rationale=rationale,
-            confidence=confidence,
-            evidence=evidence,
-            expiry_seconds=expiry_seconds,
-        )
+        decision_id, salt = self.request(category, action, **why)
         authorization = self.wait(decision_id, salt, timeout=timeout)
         authorization.check(action, node_card=self.node_card)
         return authorization

@@ -24,15 +24,7 @@ from airrc.crypto.canonical import parse_json
 from airrc.crypto.trust import NodeCard
 from airrc.errors import Error, LedgerError, TranscriptError
 from airrc.federation.log_audit import fetch_checkpoint, fetch_verified_inclusion
-from airrc.hotline.channel import (
-    AckBody,
-    ChannelBody,
-    EscalationBody,
-    MessageBody,
-    MessageContent,
-    check_officer_signature,
-    content_commitment,
-)
+from airrc.hotline import channel as wire
 from airrc.hotline.formats import load_formats, render
 from airrc.hotline.service import ChannelRow, MessageRow
 from airrc.ledger.checkpoint import Checkpoint, parse_checkpoint_text, parse_note
@@ -324,7 +316,7 @@ def verify_transcript(doc: Any, *, max_bytes: int) -> TranscriptReport:  # noqa:
     ]
     if len(opens) != 1:
         raise TranscriptError("a transcript holds its channel's one opening statement")
-    opening = _model(ChannelBody, opens[0])
+    opening = _model(wire.ChannelBody, opens[0])
     if opening.channel_id != channel_id:
         raise TranscriptError("the opening statement is for another channel")
     participants = set(opening.participants)
@@ -333,7 +325,7 @@ def verify_transcript(doc: Any, *, max_bytes: int) -> TranscriptReport:  # noqa:
     rosters = [s for s, _ in proven if s.statement.kind == "node.roster"]
     digests = {s.digest().hex(): s for s, _ in proven}
     messages: dict[str, TranscriptMessage] = {}
-    acks: list[tuple[SignedStatement, AckBody]] = []
+    acks: list[tuple[SignedStatement, wire.AckBody]] = []
     escalations: list[dict[str, Any]] = []
     closed = False
     catalog = load_formats()
@@ -342,19 +334,19 @@ def verify_transcript(doc: Any, *, max_bytes: int) -> TranscriptReport:  # noqa:
         if st.kind in HOTLINE_KINDS and st.issuer not in participants:
             raise TranscriptError(f"statement {st.id} is from a node outside the channel")
         if st.kind == "hotline.channel":
-            body = _model(ChannelBody, signed)
+            body = _model(wire.ChannelBody, signed)
             if body.channel_id != channel_id:
                 raise TranscriptError(f"statement {st.id} is for another channel")
             closed = closed or body.action == "close"
         elif st.kind == "hotline.message":
             messages[st.id] = _message(signed, item.get("content"), channel_id, catalog, names)
         elif st.kind == "hotline.ack":
-            ack = _model(AckBody, signed)
+            ack = _model(wire.AckBody, signed)
             if ack.channel_id != channel_id:
                 raise TranscriptError(f"statement {st.id} is for another channel")
             acks.append((signed, ack))
         elif st.kind == "hotline.escalation":
-            esc = _model(EscalationBody, signed)
+            esc = _model(wire.EscalationBody, signed)
             if esc.channel_id != channel_id:
                 raise TranscriptError(f"statement {st.id} is for another channel")
             escalations.append(
@@ -383,7 +375,7 @@ def verify_transcript(doc: Any, *, max_bytes: int) -> TranscriptReport:  # noqa:
         if not ack.automatic:
             roster = _roster_before(rosters, signed)
             try:
-                who = check_officer_signature(signed, ack, roster)
+                who = wire.check_officer_signature(signed, ack, roster)
             except Error as exc:
                 raise TranscriptError(
                     f"acknowledgement {signed.statement.id}: {exc.message}", code=exc.code
@@ -424,7 +416,7 @@ def _message(
     signed: SignedStatement, content_doc: Any, channel_id: str, catalog: Any, names: dict[str, str]
 ) -> TranscriptMessage:
     st = signed.statement
-    body = _model(MessageBody, signed)
+    body = _model(wire.MessageBody, signed)
     if body.channel_id != channel_id:
         raise TranscriptError(f"message {st.id} is for another channel")
     message = TranscriptMessage(
@@ -440,10 +432,10 @@ def _message(
     if content_doc is None:
         return message
     try:
-        content = MessageContent.model_validate(content_doc)
+        content = wire.MessageContent.model_validate(content_doc)
     except ValidationError as exc:
         raise TranscriptError(f"the opened content of message {st.id} is malformed") from exc
-    if content.channel_id != channel_id or content_commitment(content) != body.commitment:
+    if content.channel_id != channel_id or wire.content_commitment(content) != body.commitment:
         raise TranscriptError(
             f"the opened content of message {st.id} does not match what its sender logged",
             code="hotline.commitment_mismatch",

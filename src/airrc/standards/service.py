@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 import httpx
 from pydantic import ValidationError
@@ -60,6 +59,7 @@ from airrc.standards.suites import SuiteCatalog
 from airrc.standards.tables import RunRow, VerificationRow
 from airrc.standards.verify import (
     Verification,
+    VerifyOptions,
     attestation_and_plan,
     check_cosignature,
     verify_attestation,
@@ -349,25 +349,10 @@ class StandardsService:
             return gzip.decompress(row.log_gz)
 
     def verify(
-        self,
-        attestation_id: str,
-        *,
-        client: httpx.Client,
-        log_bytes: bytes | None = None,
-        rerun: bool = False,
-        model: str | Model | None = None,
-        progress: Callable[[str], None] | None = None,
+        self, attestation_id: str, *, client: httpx.Client, **options: Unpack[VerifyOptions]
     ) -> Verification:
         """Check a peer's attestation end to end (:func:`~airrc.standards.verify.verify_attestation`)."""
-        return verify_attestation(
-            self.context,
-            attestation_id,
-            client=client,
-            log_bytes=log_bytes,
-            rerun=rerun,
-            model=model,
-            progress=progress,
-        )
+        return verify_attestation(self.context, attestation_id, client=client, **options)
 
     def endorse(self, attestation_id: str) -> SignedStatement:
         """Countersign a peer's attestation this node verified: a ``standards.endorsement`` statement."""

@@ -10,7 +10,7 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 import httpx
 from pydantic import ValidationError
@@ -48,7 +48,14 @@ from airrc.store.statements import StatementRow
 if TYPE_CHECKING:
     from inspect_ai.model import Model
 
-__all__ = ["LOG_PATH", "Verification", "attestation_and_plan", "check_cosignature", "verify_attestation"]
+__all__ = [
+    "LOG_PATH",
+    "Verification",
+    "VerifyOptions",
+    "attestation_and_plan",
+    "check_cosignature",
+    "verify_attestation",
+]
 
 LOG_PATH = "/federation/v1/standards/logs/"
 HTTP_TIMEOUT = 60.0
@@ -65,15 +72,22 @@ class Verification:
     rerun_log_digest: str | None = None
 
 
+class VerifyOptions(TypedDict, total=False):
+    """How to verify: the log given (else fetched from the attester), whether to re-run the plan here and
+    with which model (else the plan's), and where to report progress."""
+
+    log_bytes: bytes | None
+    rerun: bool
+    model: str | Model | None
+    progress: Callable[[str], None] | None
+
+
 def verify_attestation(
     ctx: StandardsContext,
     attestation_id: str,
     *,
     client: httpx.Client,
-    log_bytes: bytes | None = None,
-    rerun: bool = False,
-    model: str | Model | None = None,
-    progress: Callable[[str], None] | None = None,
+    **options: Unpack[VerifyOptions],
 ) -> Verification:
     """Check a peer's attestation end to end; return only when every check held, else raise.
 
@@ -83,7 +97,8 @@ def verify_attestation(
     digest, the drawn samples, the judgements) and every verdict and the roll-up recomputed from it; and
     with ``rerun``, a fresh run of the plan on this node within the stated tolerance.
     """
-    say = progress or (lambda _msg: None)
+    log_bytes, rerun, model = options.get("log_bytes"), options.get("rerun", False), options.get("model")
+    say = options.get("progress") or (lambda _msg: None)
     with ctx.store.read_session() as session:
         signed, plan_signed = attestation_and_plan(ctx, session, attestation_id)
         attester = ctx.trust.current(session, signed.statement.issuer)
