@@ -12,6 +12,7 @@ class); the API layer only applies it. Every error class of the code base is def
     │   │   └── TranscriptError     hotline.bad_transcript
     │   ├── HotlineFormatError      hotline.bad_field, hotline.unknown_format, …
     │   ├── ExchangeError           exchange.*
+    │   ├── MediaError              media.* (images and video that cannot be hashed)
     │   └── StixError               stix.*
     ├── CryptoError                 crypto.*
     │   ├── SignatureInvalid        crypto.bad_signature
@@ -67,6 +68,7 @@ __all__ = [
     "InconsistentCheckpoint",
     "InputError",
     "LedgerError",
+    "MediaError",
     "NotFound",
     "NoteError",
     "ProofError",
@@ -173,6 +175,10 @@ class HotlineFormatError(InputError):
 
 class ExchangeError(InputError):
     default_code = "exchange.invalid"
+
+
+class MediaError(InputError):
+    default_code = "media.invalid"
 
 
 class StixError(InputError):

@@ -75,8 +75,8 @@ def test_nodes_witness_each_other_and_catch_a_rewrite(nodes: list[DemoNode]):
         for table in (LedgerTile, LedgerState, LedgerCheckpoint, LedgerCosignature):
             s.execute(delete(table))
     with forged.store.session() as s:
-        forged.log.append(s, [bytes([i % 256]) * 32 for i in range(400)])
-        forged.log.checkpoint(s)
+        forged.ledger.append(s, [bytes([i % 256]) * 32 for i in range(400)])
+        forged.ledger.checkpoint(s)
     forged.close()
     us.start()
     with httpx.Client() as client:
