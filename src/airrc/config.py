@@ -29,6 +29,8 @@ class Limits(BaseModel):
     clock_skew_seconds: int = Field(default=300, ge=0, le=86_400)
     max_card_bytes: int = Field(default=64 * 1024, ge=1024)
     max_eval_log_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+    # An image to hash (over the REST API also bounded by max_request_bytes).
+    max_media_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     # A file brought in by an operator: a hotline transcript, a control audit bundle, a STIX bundle or report.
     max_input_file_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
 

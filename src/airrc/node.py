@@ -31,6 +31,7 @@ from airrc.hotline.service import HotlineService
 from airrc.ledger.audit import Progress, StorageReport, verify_storage
 from airrc.ledger.log import TransparencyLog
 from airrc.ledger.witness import Witness
+from airrc.media.service import MediaContext, MediaService
 from airrc.principals.accounts import PrincipalRow, Principals
 from airrc.principals.throttle import LoginThrottle
 from airrc.standards.catalog import load_catalog
@@ -163,6 +164,18 @@ class Node:
             request_max_age=self.federation_max_age,
             clock_skew=self.clock_skew,
         )
+
+        self.media = MediaService(
+            MediaContext(
+                node_id=self.id,
+                store=self.store,
+                statements=self.statements,
+                trust=self.trust,
+                alerts=self.alerts,
+                max_media_bytes=settings.limits.max_media_bytes,
+            )
+        )
+        self.received.register(MediaService.RECEIVED_KINDS, self.media.receive)
 
     def periodic_tasks(self) -> list[tuple[str, float, Callable[[], object]]]:
         """Work the background worker runs besides federation: (name, interval seconds, function)."""

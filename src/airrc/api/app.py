@@ -33,6 +33,7 @@ from airrc.federation import routes as federation_routes
 from airrc.hotline import routes as hotline_routes
 from airrc.hotline import transcript as hotline_transcript
 from airrc.ledger import routes as ledger_routes
+from airrc.media import routes as media_routes
 from airrc.node import Node
 from airrc.principals import web as principals_web
 from airrc.principals.accounts import TokenRow
@@ -56,7 +57,8 @@ def _served(node: Node) -> Node:
         ledger_routes.LedgerHost,
         principals_web.Host,
         standards_routes.StandardsPeerHost,
-    ] = (node, node, node, node, node, node, node)
+        media_routes.MediaHost,
+    ] = (node, node, node, node, node, node, node, node)
     return node
 
 
@@ -68,6 +70,7 @@ _READERS_BY_MECHANISM: dict[str, tuple[str, ...]] = {
     "hotline": hotline_routes.READERS,
     "control": control_routes.READERS,
     "standards": standards_routes.READERS,
+    "media": media_routes.READERS,
     "node": ("admin", "duty_officer", "analyst", "evaluator", "approver", "observer"),
     "ledger": ("admin", "duty_officer", "analyst", "evaluator", "approver", "observer"),
     "federation": ("admin", "duty_officer"),
@@ -441,6 +444,7 @@ def create_app(node: Node, *, background: bool = False) -> FastAPI:
     app.include_router(taxii_routes.router)
     app.include_router(standards_routes.router)
     app.include_router(standards_routes.peer_router)
+    app.include_router(media_routes.router)
     app.add_middleware(GuardEdges)
     app.add_middleware(BodySizeLimit, limit=node.settings.limits.max_request_bytes)
     return app

@@ -9,7 +9,7 @@ import tomllib
 
 import typer
 
-from airrc.cli import control, exchange, hotline, ledger, node, standards
+from airrc.cli import control, exchange, hotline, ledger, media, node, standards
 from airrc.cli._common import err
 from airrc.errors import Error
 
@@ -33,6 +33,7 @@ app.add_typer(exchange.report_app, name="report")
 app.add_typer(exchange.stix_app, name="stix")
 app.add_typer(exchange.atlas_app, name="atlas")
 app.add_typer(exchange.taxii_app, name="taxii")
+app.add_typer(media.media_app, name="media")
 app.add_typer(standards.standards_app, name="standards")
 app.add_typer(standards.eval_app, name="eval")
 
