@@ -40,6 +40,7 @@ bench: install
 	$(BIN)/python bench/hotline.py
 	$(BIN)/python bench/exchange.py
 	$(BIN)/python bench/exchange_search.py
+	$(BIN)/python bench/media.py
 	$(BIN)/python bench/standards.py
 
 clean:
