@@ -64,6 +64,31 @@ def queries_for(data: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.concatenate([near, far])
 
 
+def measure(search, data: np.ndarray, queries: np.ndarray) -> dict[str, float]:
+    """Single-query p50/p99, queries/s over the whole batch, and recall against brute force on a sample;
+    ``search(query) -> set of row numbers``."""
+    singles = []
+    for q in queries[:500]:
+        t = time.perf_counter()
+        search(q)
+        singles.append(time.perf_counter() - t)
+    t = time.perf_counter()
+    for q in queries:
+        search(q)
+    qps = len(queries) / (time.perf_counter() - t)
+    hits = total = 0
+    for q in queries[:: max(1, len(queries) // RECALL_SAMPLE)][:RECALL_SAMPLE]:
+        truth = {row for row, _d in brute_force(data, q.tobytes(), RADIUS)}
+        hits += len(truth & search(q))
+        total += len(truth)
+    return {
+        "p50_ms": statistics.median(singles) * 1000,
+        "p99_ms": float(np.percentile(singles, 99)) * 1000,
+        "qps": qps,
+        "recall": hits / total if total else 1.0,
+    }
+
+
 def bench_ours(data: np.ndarray, queries: np.ndarray) -> dict[str, float]:
     gc.collect()
     before = rss_mib()
@@ -73,35 +98,16 @@ def bench_ours(data: np.ndarray, queries: np.ndarray) -> dict[str, float]:
     index.merge()
     build = time.perf_counter() - started
     resident = rss_mib()
-    singles = []
-    for q in queries[:500]:
-        t = time.perf_counter()
-        index.search(q.tobytes(), RADIUS)
-        singles.append(time.perf_counter() - t)
-    t = time.perf_counter()
-    for q in queries:
-        index.search(q.tobytes(), RADIUS)
-    qps = len(queries) / (time.perf_counter() - t)
-    recall_hits = recall_total = 0
-    for q in queries[:: max(1, len(queries) // RECALL_SAMPLE)][:RECALL_SAMPLE]:
-        truth = {slot for slot, _d in brute_force(data, q.tobytes(), RADIUS)}
-        found = {slot for slot, _d in index.search(q.tobytes(), RADIUS)}
-        recall_hits += len(truth & found)
-        recall_total += len(truth)
+    timing = measure(lambda q: {slot for slot, _d in index.search(q.tobytes(), RADIUS)}, data, queries)
     rng = np.random.default_rng(9)
     for _ in range(1_000):
         slots = index.add(rng.integers(0, 256, (100, 32), dtype=np.uint8))
         index.remove(slots.tolist())
     gc.collect()
-    after_cycles = rss_mib()
-    return {
+    return timing | {
         "build_s": build,
-        "p50_ms": statistics.median(singles) * 1000,
-        "p99_ms": float(np.percentile(singles, 99)) * 1000,
-        "qps": qps,
-        "recall": recall_hits / recall_total if recall_total else 1.0,
         "rss_mib": resident - before,
-        "rss_after_cycles_mib": after_cycles - before,
+        "rss_after_cycles_mib": rss_mib() - before,
     }
 
 
@@ -119,36 +125,14 @@ def bench_threatexchange(data: np.ndarray, queries: np.ndarray) -> dict[str, flo
         from threatexchange.signal_type.pdq.pdq_index import PDQIndex  # type: ignore[import-not-found]
     except ImportError:
         return None
-    hexes = [row.tobytes().hex() for row in data]
     gc.collect()
     before = rss_mib()
     started = time.perf_counter()
-    index = PDQIndex.build([(h, i) for i, h in enumerate(hexes)])
+    index = PDQIndex.build([(row.tobytes().hex(), i) for i, row in enumerate(data)])
     build = time.perf_counter() - started
     resident = rss_mib()
-    singles = []
-    for q in queries[:500]:
-        t = time.perf_counter()
-        index.query(q.tobytes().hex())
-        singles.append(time.perf_counter() - t)
-    t = time.perf_counter()
-    for q in queries:
-        index.query(q.tobytes().hex())
-    qps = len(queries) / (time.perf_counter() - t)
-    hits = total = 0
-    for q in queries[:: max(1, len(queries) // RECALL_SAMPLE)][:RECALL_SAMPLE]:
-        truth = {slot for slot, _d in brute_force(data, q.tobytes(), RADIUS)}
-        found = {int(r.metadata) for r in index.query(q.tobytes().hex())}
-        hits += len(truth & found)
-        total += len(truth)
-    return {
-        "build_s": build,
-        "p50_ms": statistics.median(singles) * 1000,
-        "p99_ms": float(np.percentile(singles, 99)) * 1000,
-        "qps": qps,
-        "recall": hits / total if total else 1.0,
-        "rss_mib": resident - before,
-    }
+    timing = measure(lambda q: {int(m.metadata) for m in index.query(q.tobytes().hex())}, data, queries)
+    return timing | {"build_s": build, "rss_mib": resident - before}
 
 
 def main() -> None:
