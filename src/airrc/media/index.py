@@ -152,7 +152,9 @@ class PdqIndex:
             for a, b in zip(lo[hi > lo], hi[hi > lo], strict=True):
                 found.append(self._slots[c][a:b])
         found.append(np.arange(self._merged, self._size, dtype=np.int64))
-        candidates = np.unique(np.concatenate(found).astype(np.int64)) if found else np.zeros(0, dtype=np.int64)
+        candidates = (
+            np.unique(np.concatenate(found).astype(np.int64)) if found else np.zeros(0, dtype=np.int64)
+        )
         candidates = candidates[self._live[candidates]]
         if candidates.size == 0:
             return []
