@@ -17,7 +17,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from harness.nodes import DemoNode, airrc, demo_nodes, exchange_cards
+from harness.nodes import DemoNode, add_user, airrc, demo_nodes, exchange_cards
 
 __all__ = ["main", "run_demo"]
 
@@ -32,16 +32,7 @@ def human_control_scenario(us: DemoNode, cn: DemoNode, base: Path, console: Cons
 
     console.rule("[bold]human control: AI-proposed grid substation shutdown, quorum of two approvers")
     for name in ("ann", "bob"):
-        airrc(
-            "user",
-            "add",
-            name,
-            "--role",
-            "approver",
-            "--password-stdin",
-            home=us.home,
-            stdin=f"{name}-approver-pw\n",
-        )
+        add_user(us.home, name, "approver", f"{name}-approver-pw")
     airrc("service", "add", "grid-planner", home=us.home)
     token = airrc("token", "create", "--principal", "grid-planner", "--expires", "1", home=us.home).strip()
     card = NodeCard.model_validate_json(airrc("card", "export", home=us.home))

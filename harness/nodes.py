@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ["NAMES", "DemoNode", "airrc", "demo_nodes", "exchange_cards", "free_port"]
+__all__ = ["NAMES", "DemoNode", "add_user", "airrc", "demo_nodes", "exchange_cards", "free_port"]
 
 NAMES = ("us-demo", "cn-demo")
 START_TIMEOUT = 30.0
@@ -42,6 +42,11 @@ def airrc(*args: str, home: Path, stdin: str | None = None) -> str:
     if result.returncode != 0:
         raise RuntimeError(f"airrc {' '.join(args)} failed: {result.stderr.strip() or result.stdout.strip()}")
     return result.stdout
+
+
+def add_user(home: Path, name: str, role: str, password: str) -> str:
+    """``airrc user add NAME --role ROLE`` with the password on stdin, as an operator adds a person."""
+    return airrc("user", "add", name, "--role", role, "--password-stdin", home=home, stdin=f"{password}\n")
 
 
 @dataclass

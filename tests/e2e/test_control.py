@@ -5,7 +5,7 @@ import threading
 
 import httpx
 import pytest
-from harness.nodes import airrc
+from harness.nodes import add_user, airrc
 
 from airrc.control.client import Client, Denied, Expired
 from airrc.crypto.trust import NodeCard
@@ -26,16 +26,7 @@ def test_quorum_veto_expiry_violation_and_audit_bundle(cluster, tmp_path):
     cn = cluster.add("cn-aud")
     cluster.pin_all()
     for name in ("ann", "bob"):
-        cli(
-            "user",
-            "add",
-            name,
-            "--role",
-            "approver",
-            "--password-stdin",
-            home=us.home,
-            stdin=f"{name} approver pw\n",
-        )
+        add_user(us.home, name, "approver", f"{name} approver pw")
     cli("service", "add", "grid-planner", home=us.home)
     token = cli(
         "token", "create", "--principal", "grid-planner", "--expires", "1", home=us.home

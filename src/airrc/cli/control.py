@@ -88,12 +88,14 @@ def control_reveal(decision_id: Annotated[str, typer.Argument()], home: HomeOpt 
     sys.stdout.write(json.dumps(revealed, indent=2, ensure_ascii=False) + "\n")
 
 
+DecisionArg = Annotated[str, typer.Argument()]
+ApproverOpt = Annotated[str, typer.Option("--user", help="The approver; their password on stdin.")]
+ReasonOpt = Annotated[str, typer.Option(help="Why.")]
+
+
 @control_app.command("approve")
 def control_approve(
-    decision_id: Annotated[str, typer.Argument()],
-    user: Annotated[str, typer.Option("--user", help="The approver; their password on stdin.")],
-    reason: Annotated[str, typer.Option(help="Why.")],
-    home: HomeOpt = None,
+    decision_id: DecisionArg, user: ApproverOpt, reason: ReasonOpt, home: HomeOpt = None
 ) -> None:
     """Approve, signed with your personal key (password read from stdin)."""
     _vote(decision_id, user, reason, True, home)
@@ -101,10 +103,7 @@ def control_approve(
 
 @control_app.command("deny")
 def control_deny(
-    decision_id: Annotated[str, typer.Argument()],
-    user: Annotated[str, typer.Option("--user", help="The approver; their password on stdin.")],
-    reason: Annotated[str, typer.Option(help="Why.")],
-    home: HomeOpt = None,
+    decision_id: DecisionArg, user: ApproverOpt, reason: ReasonOpt, home: HomeOpt = None
 ) -> None:
     """Deny, signed with your personal key (password read from stdin)."""
     _vote(decision_id, user, reason, False, home)

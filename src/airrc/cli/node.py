@@ -186,22 +186,23 @@ def user_list(home: HomeOpt = None) -> None:
     out.print(table)
 
 
+def _set_active(username: str, active: bool, home: Path | None) -> str:
+    node = open_node(home)
+    with node.store.session() as session:
+        return node.set_user_active(session, username, active).username
+
+
 @user_app.command("disable")
 def user_disable(username: Annotated[str, typer.Argument()], home: HomeOpt = None) -> None:
     """Disable a person or AI system: every token revoked, a person's key inactive in a new roster."""
-    node = open_node(home)
-    with node.store.session() as session:
-        row = node.set_user_active(session, username, False)
-    out.print(f"[yellow]disabled[/yellow] {row.username}; its tokens are revoked")
+    name = _set_active(username, False, home)
+    out.print(f"[yellow]disabled[/yellow] {name}; its tokens are revoked")
 
 
 @user_app.command("enable")
 def user_enable(username: Annotated[str, typer.Argument()], home: HomeOpt = None) -> None:
     """Enable a principal again; also clears a login lock-out."""
-    node = open_node(home)
-    with node.store.session() as session:
-        row = node.set_user_active(session, username, True)
-    out.print(f"[green]enabled[/green] {row.username}")
+    out.print(f"[green]enabled[/green] {_set_active(username, True, home)}")
 
 
 @user_app.command("unlock")
