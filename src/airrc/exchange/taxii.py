@@ -254,14 +254,19 @@ def _readable(
         return _select(session, collection_id, f)
 
 
+def _page_of(
+    collection_id: str, node: NodeDep, principal: CurrentPrincipal, f: FiltersDep
+) -> tuple[list[TaxiiObject], bool]:
+    """The filtered page of the path's collection, once the caller's right to read it is checked."""
+    return _readable(node, principal, collection_id, f)
+
+
+PageDep = Annotated[tuple[list[TaxiiObject], bool], Depends(_page_of)]
+
+
 @router.get("/api/collections/{collection_id}/objects/")
-def get_objects(
-    collection_id: str,
-    node: NodeDep,
-    principal: CurrentPrincipal,
-    f: FiltersDep,
-) -> Response:
-    rows, more = _readable(node, principal, collection_id, f)
+def get_objects(page: PageDep) -> Response:
+    rows, more = page
     return _page("objects", [json.loads(r.data) for r in rows], rows, more, empty_ok=True)
 
 
@@ -302,13 +307,8 @@ def versions(
 
 
 @router.get("/api/collections/{collection_id}/manifest/")
-def manifest(
-    collection_id: str,
-    node: NodeDep,
-    principal: CurrentPrincipal,
-    f: FiltersDep,
-) -> Response:
-    rows, more = _readable(node, principal, collection_id, f)
+def manifest(page: PageDep) -> Response:
+    rows, more = page
     manifest_items = [
         {"id": r.object_id, "date_added": stamp(r.date_added), "version": r.version, "media_type": STIX_MEDIA}
         for r in rows
