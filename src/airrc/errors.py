@@ -197,6 +197,9 @@ class StaleSize(LedgerError):
     def __init__(self, size: int) -> None:
         super().__init__(f"the latest cosigned size is {size}")
         self.size = size
+        # Set when the refused checkpoint also contradicts the one cosigned at ``size`` (a split view).
+        self.evidence: Any = None
+        self.peer: Any = None
 
 
 class InconsistentCheckpoint(LedgerError):

@@ -52,7 +52,9 @@ def test_witness_cosigns_consistent_growth(pair):
         assert verify_cosignature(note, cosig, witness_node.card).timestamp > 0
         stale = _submit(client, log_node, log_node.ledger, 0, note)
         assert stale.status_code == 409
-        assert stale.headers["content-type"].startswith("text/x.tlog.size")
+        # C2SP tlog-witness: exactly this media type, no parameters.
+        assert stale.headers["content-type"] == "text/x.tlog.size"
+        assert stale.text.endswith("\n")
         known = int(stale.text)
         assert known == parse_checkpoint_text(note.text).size
         grown = _grow_and_sign(log_node, log_node.ledger, 300, "b")
@@ -83,13 +85,20 @@ def test_rewritten_history_is_refused_kept_as_evidence_and_alerted(pair, make_no
         split = client.post(
             "/ledger/v1/witness/add-checkpoint", content=_body(old_size, [], split_note.serialise())
         )
+        # C2SP: "If the old size matches the checkpoint size ... roots ... don't match ... 422".
         assert split.status_code == 422
         assert split.json()["error"]["code"] == "ledger.inconsistent"
+        # The same split view offered with old size 0: C2SP's answer is 409 with the size we cosigned,
+        # and the second root is still kept as evidence and alerted.
+        blind = client.post("/ledger/v1/witness/add-checkpoint", content=_body(0, [], split_note.serialise()))
+        assert blind.status_code == 409
+        assert blind.headers["content-type"] == "text/x.tlog.size"
+        assert blind.text == f"{old_size}\n"
     with witness_node.store.session() as s:
         evidence = witness_node.witness.evidence(s)
         alerts = witness_node.alerts.list(s)
         state = witness_node.witness.latest(s, log_node.id)
-    assert [e.kind for e in evidence] == ["inconsistent", "split_view"]
+    assert [e.kind for e in evidence] == ["inconsistent", "split_view", "split_view"]
     assert evidence[0].new_note == forged.serialise()
     assert {a.code for a in alerts} == {"ledger.inconsistent"}
     assert all(a.severity == "critical" for a in alerts)

@@ -68,7 +68,8 @@ async def add_checkpoint(request: Request, node: NodeDep) -> Response:
         # In the thread pool: the event loop must never wait on a database lock.
         result = await run_in_threadpool(node.witness.submit, old_size, proof, note)
     except StaleSize as stale:
-        return Response(f"{stale.size}\n", status_code=409, media_type="text/x.tlog.size")
+        # Set as a header: Starlette would append a charset to a text/* media type, which C2SP does not allow.
+        return Response(f"{stale.size}\n", status_code=409, headers={"content-type": "text/x.tlog.size"})
     return PlainTextResponse(result.cosignature.line(), media_type="text/plain; charset=utf-8")
 
 

@@ -126,7 +126,13 @@ class Witness:
         state = session.scalar(query)
         known_size = state.size if state is not None else 0
         if old_size != known_size:
-            raise StaleSize(known_size)
+            stale = StaleSize(known_size)
+            if state is not None and checkpoint.size == state.size and checkpoint.root != state.root:
+                # C2SP answers 409 here, but a signed second root for a size we cosigned is a split view:
+                # it is kept and alerted like the 422 one (the spec's "MAY log the request").
+                stale.evidence = _evidence(peer, state, note, proof, "split_view")
+                stale.peer = peer
+            raise stale
         self._check_consistency(
             peer=peer, state=state, old_size=old_size, checkpoint=checkpoint, note=note, proof=proof
         )
@@ -184,15 +190,8 @@ class Witness:
         except ProofError as exc:
             if exc.code != "ledger.inconsistent":
                 raise
-            evidence = WitnessEvidence(
-                peer_id=peer.id,
-                kind="split_view" if old_size == checkpoint.size else "inconsistent",
-                old_size=state.size,
-                old_note=state.note,
-                new_note=note.serialise(),
-                proof="\n".join(base64.b64encode(p).decode() for p in proof),
-                detected_at=utcnow(),
-            )
+            kind = "split_view" if old_size == checkpoint.size else "inconsistent"
+            evidence = _evidence(peer, state, note, proof, kind)
             raise InconsistentCheckpoint(
                 f"checkpoint of {peer.name} is inconsistent with the one we cosigned at size {old_size}",
                 evidence,
@@ -204,22 +203,26 @@ class Witness:
         try:
             with self.store.session() as session:
                 return self.add_checkpoint(session, old_size, proof, note)
-        except InconsistentCheckpoint as exc:
-            # After the refusal rolled back: the evidence and the alert commit on their own.
-            with self.store.session() as session:
-                session.add(exc.evidence)
-                self.alerts.raise_alert(
-                    session,
-                    "ledger.inconsistent",
-                    f"{exc.peer.name} presented a checkpoint inconsistent with the one we cosigned at size "
-                    f"{exc.evidence.old_size}",
-                    severity="critical",
-                    peer=exc.peer.name,
-                    peer_id=exc.peer.id,
-                    kind=exc.evidence.kind,
-                    old_size=exc.evidence.old_size,
-                )
+        except (InconsistentCheckpoint, StaleSize) as exc:
+            if exc.evidence is not None:
+                self._keep_evidence(exc.evidence, exc.peer)
             raise
+
+    def _keep_evidence(self, evidence: WitnessEvidence, peer: NodeCard) -> None:
+        # After the refusal rolled back: the evidence and the alert commit on their own.
+        with self.store.session() as session:
+            session.add(evidence)
+            self.alerts.raise_alert(
+                session,
+                "ledger.inconsistent",
+                f"{peer.name} presented a checkpoint inconsistent with the one we cosigned at size "
+                f"{evidence.old_size}",
+                severity="critical",
+                peer=peer.name,
+                peer_id=peer.id,
+                kind=evidence.kind,
+                old_size=evidence.old_size,
+            )
 
     def first_cosigned(self, session: Session, origin: str, above: int) -> WitnessCosignature:
         """The first cosignature we gave ``origin``'s log for a tree larger than ``above`` entries."""
@@ -241,3 +244,17 @@ class Witness:
         if peer_id is not None:
             query = query.where(WitnessEvidence.peer_id == peer_id)
         return list(session.scalars(query))
+
+
+def _evidence(
+    peer: NodeCard, state: WitnessState, note: SignedNote, proof: list[bytes], kind: str
+) -> WitnessEvidence:
+    return WitnessEvidence(
+        peer_id=peer.id,
+        kind=kind,
+        old_size=state.size,
+        old_note=state.note,
+        new_note=note.serialise(),
+        proof="\n".join(base64.b64encode(p).decode() for p in proof),
+        detected_at=utcnow(),
+    )
