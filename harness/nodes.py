@@ -59,6 +59,7 @@ class DemoNode:
     token: str = ""
     env: dict[str, str] = field(default_factory=dict)
     role: str = "member"
+    country: str = "US"
     log: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -77,6 +78,8 @@ class DemoNode:
             self.url,
             "--role",
             self.role,
+            "--country",
+            self.country,
             "--password-stdin",
             home=self.home,
             stdin=self.password + "\n",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+import pycountry
 import pytest
 
 from airrc.config import Settings
@@ -170,12 +171,15 @@ def make_node(tmp_path: Path) -> Iterator[NodeFactory]:
     ) -> Node:
         home = tmp_path / name
         values: dict[str, object] = {"home": home, "database_url": database_url, **settings}
+        # As `airrc init` asks: the country is the name's prefix where that is one (us, cn, sg), else US.
+        prefix = name[:2].upper()
         result = Node.init(
             Settings(**values),
             name=name,  # type: ignore[arg-type]
             public_urls=endpoints or (f"http://127.0.0.1:1/{name}",),
             admin_password=ADMIN_PASSWORD,
             principals=Principals(FAST_KDF),
+            country=prefix if pycountry.countries.get(alpha_2=prefix) else "US",
         )
         nodes.append(result.node)
         return result.node

@@ -24,6 +24,8 @@ def homes(tmp_path_factory):
             name,
             "--public-url",
             f"http://127.0.0.1:9/{name}",
+            "--country",
+            name[:2].upper(),
             "--password-stdin",
             home=homes[name],
             stdin=PASSWORD + "\n",
@@ -34,8 +36,9 @@ def homes(tmp_path_factory):
 
 
 def test_init_generates_and_prints_a_password_once(tmp_path):
-    out = airrc("init", "--name", "sg-cli", home=tmp_path / "n").stdout
+    out = airrc("init", "--name", "sg-cli", "--country", "sg", home=tmp_path / "n").stdout
     assert "password (shown once)" in out
+    assert 'country = "SG"' in (tmp_path / "n" / "airrc.toml").read_text()
     again = airrc("init", "--name", "sg-cli", home=tmp_path / "n", check=False)
     assert again.returncode != 0
     assert "error[config.already_initialised]" in again.stderr
@@ -182,3 +185,15 @@ def test_standards_catalog_and_crosswalk_tables(tmp_path):
     unknown = airrc("standards", "crosswalk", "--framework", "iso-42001", home=tmp_path, check=False)
     assert unknown.returncode == 1
     assert "standards.unknown_framework" in unknown.stderr
+
+
+def test_init_asks_for_the_country_and_refuses_a_bad_one(tmp_path):
+    # Not interactive and no --country: refused before anything is written.
+    missing = airrc("init", "--name", "sg-nocountry", home=tmp_path / "a", check=False)
+    assert missing.returncode != 0
+    assert "error[config.no_country]" in missing.stderr
+    assert not (tmp_path / "a" / "card.json").exists()
+    bad = airrc("init", "--name", "sg-badcountry", "--country", "ZZ", home=tmp_path / "b", check=False)
+    assert bad.returncode != 0
+    assert "error[config.bad_country]" in bad.stderr
+    assert not (tmp_path / "b" / "card.json").exists()

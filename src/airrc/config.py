@@ -13,9 +13,20 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["SETTINGS_FILE", "HotlineSettings", "Limits", "RosterLevel", "Settings"]
+from airrc.errors import ConfigError
+
+__all__ = ["SETTINGS_FILE", "HotlineSettings", "Limits", "RosterLevel", "Settings", "check_country"]
 
 SETTINGS_FILE = "airrc.toml"
+
+
+def check_country(value: str) -> str:
+    """An ISO 3166-1 alpha-2 code, upper-cased; otherwise ``config.bad_country``."""
+    import pycountry
+
+    if len(value) != 2 or pycountry.countries.get(alpha_2=value.upper()) is None:
+        raise ConfigError(f"{value!r} is not an ISO 3166-1 alpha-2 country code", code="config.bad_country")
+    return value.upper()
 
 
 class Limits(BaseModel):
@@ -114,6 +125,16 @@ class Settings(BaseSettings):
             env_settings,
             TomlConfigSettingsSource(settings_cls, toml_file=home / SETTINGS_FILE),
         )
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return check_country(value)
+        except ConfigError as exc:
+            raise ValueError(exc.message) from exc
 
     @field_validator("home")
     @classmethod

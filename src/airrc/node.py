@@ -7,12 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from sqlalchemy.orm import Session
 
 from airrc.alerts import AlertNotifier, Alerts
-from airrc.config import Settings
+from airrc.config import SETTINGS_FILE, Settings, check_country
 from airrc.control.policy import load_categories
 from airrc.control.service import ControlService
 from airrc.crypto.canonical import canonical_bytes, parse_json
@@ -32,7 +32,7 @@ from airrc.ledger.audit import Progress, StorageReport, verify_storage
 from airrc.ledger.log import TransparencyLog
 from airrc.ledger.witness import Witness
 from airrc.media.service import MediaContext, MediaService
-from airrc.principals.accounts import PrincipalRow, Principals
+from airrc.principals.accounts import AuthenticatedPrincipal, PrincipalRow, Principals
 from airrc.principals.throttle import LoginThrottle
 from airrc.standards.catalog import load_catalog
 from airrc.standards.service import StandardsService
@@ -42,6 +42,8 @@ from airrc.store.db import Store
 from airrc.store.received import ReceivedStatements
 from airrc.store.statements import StatementLog
 from airrc.trust.peers import TrustStore
+
+_T = TypeVar("_T")
 
 __all__ = ["InitResult", "Node"]
 
@@ -226,12 +228,24 @@ class Node:
         admin_password: str | None = None,
         principals: Principals | None = None,
         role: Literal["member", "observer"] = "member",
+        country: str | None = None,
     ) -> InitResult:
-        """Create a new node under ``settings.home``: keys, genesis card, schema, first admin, roster."""
+        """Create a new node under ``settings.home``: keys, genesis card, schema, first admin, roster.
+
+        ``country`` (ISO 3166-1 alpha-2) is written to the home's ``airrc.toml``: it is the origin of
+        reports imported from other tools (TAXII inbox, ``airrc exchange import``)."""
         home = settings.home
         if (home / CARD_FILE).exists() or (settings.keys_dir / "node-keys.json").exists():
             raise ConfigError(f"{home} already holds a node", code="config.already_initialised")
+        if country is not None:
+            country = check_country(country)
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if country is not None:
+            settings_file = home / SETTINGS_FILE
+            existing = settings_file.read_text() if settings_file.exists() else ""
+            # A top-level key must precede any [table] of the file.
+            write_private_file(settings_file, f'country = "{country}"\n'.encode() + existing.encode())
+            settings = settings.model_copy(update={"country": country})
         identity = NodeIdentity.generate()
         card = make_genesis_card(
             identity, name=name, endpoints=public_urls or tuple(settings.public_urls), role=role
@@ -266,10 +280,30 @@ class Node:
     def login(self, username: str, password: str, *, address: str | None = None) -> str:
         """A session token, unless this user or address is throttled; failures are counted, and a lock-out
         raises an alert."""
+        return self._throttled(
+            username,
+            address,
+            lambda: self.principals.login(self.store, username, password, lifetime=self.session_lifetime),
+        )
+
+    def authenticate_password(
+        self, username: str, password: str, *, address: str | None = None
+    ) -> AuthenticatedPrincipal:
+        """The user for HTTP Basic credentials (TAXII clients), throttled and counted exactly as a login;
+        the personal key stays locked."""
+
+        def check() -> AuthenticatedPrincipal:
+            with self.store.read_session() as session:
+                row = self.principals.check_password(session, username, password)
+                return AuthenticatedPrincipal(row.id, row.username, "user", row.role_set, "basic")
+
+        return self._throttled(username, address, check)
+
+    def _throttled(self, username: str, address: str | None, attempt: Callable[[], _T]) -> _T:
         with self.store.read_session() as session:
             self.throttle.check(session, username, address)
         try:
-            token = self.principals.login(self.store, username, password, lifetime=self.session_lifetime)
+            result = attempt()
         except AuthError:
             with self.store.session() as session:
                 if self.throttle.failed(session, username, address):
@@ -284,7 +318,7 @@ class Node:
             raise
         with self.store.session() as session:
             self.throttle.succeeded(session, username, address)
-        return token
+        return result
 
     def publish_roster(self, session: Session) -> SignedStatement:
         roster = self.principals.roster(session)

@@ -25,7 +25,9 @@ def client(node: Node):
 
 def _typed(response, *statuses: int) -> str:
     assert response.status_code in statuses, (response.status_code, response.text[:300])
-    code = response.json()["error"]["code"]
+    doc = response.json()
+    # TAXII answers its own error resource (with our code in error_code); everything else our error body.
+    code = doc["error_code"] if "error_code" in doc else doc["error"]["code"]
     assert code != "internal.error"
     return code
 

@@ -8,7 +8,16 @@ from tests.media.images import encode, scene
 
 def test_hash_share_match_and_bad_files(tmp_path):
     home = tmp_path / "node"
-    cli("init", "--name", "us-media", "--password-stdin", home=home, stdin="media admin password\n")
+    cli(
+        "init",
+        "--name",
+        "us-media",
+        "--country",
+        "US",
+        "--password-stdin",
+        home=home,
+        stdin="media admin password\n",
+    )
     original, copy, flat = tmp_path / "fake.png", tmp_path / "copy.jpg", tmp_path / "flat.png"
     original.write_bytes(encode(scene(8)))
     copy.write_bytes(encode(scene(8).resize((160, 120)), "JPEG", quality=35))

@@ -100,7 +100,7 @@ def test_every_file_in_a_new_home_is_the_owners_only(tmp_path):
     from tests.conftest import cli
 
     home = tmp_path / "us-perms"
-    cli("init", "--name", "us-perms", home=home)
+    cli("init", "--name", "us-perms", "--country", "US", home=home)
     cli("ledger", "status", home=home)
     files = [p for p in home.rglob("*") if p.is_file()]
     assert any(p.name == "node.db" for p in files)

@@ -355,45 +355,71 @@ async def _checkpoint_loop(node: Node) -> None:
             log.warning("periodic checkpoint failed: %s", exc.code)
 
 
+def _error_answer(
+    request: Request, status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    """The error in the form its route family speaks: signed on ``/federation/v1/`` (RFC 9421, bound to the
+    request), a TAXII error message on ``/taxii2/``, our JSON error body everywhere else."""
+    path = request.url.path
+    if path.startswith("/federation/v1/"):
+        answer = federation_routes.signed_answer(
+            request.app.state.node, request, status, {"error": {"code": code, "message": message}}
+        )
+        answer.headers.update(headers or {})
+        return answer
+    if path.startswith("/taxii2/"):
+        return taxii_routes.error_answer(status, code, message, headers)
+    return error_response(status, code, message, headers)
+
+
+def _challenge(request: Request) -> dict[str, str]:
+    if request.url.path.startswith("/taxii2/"):
+        return {"www-authenticate": 'Basic realm="airrc TAXII", charset="UTF-8", Bearer'}
+    return {"www-authenticate": "Bearer"}
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     """Every error becomes our body ``{"error": {"code", "message"}}`` with the status of its code."""
 
     @app.exception_handler(Error)
-    async def _airrc_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def _airrc_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Error)  # noqa: S101 - registered for Error only
         status = http_status(exc)
         if status == 500:
             log.error("internal error %s", exc.code)
-            return error_response(500, "internal.error", "internal error")
-        headers = {"www-authenticate": "Bearer"} if status == 401 else None
+            return _error_answer(request, 500, "internal.error", "internal error")
+        headers = _challenge(request) if status == 401 else None
         if isinstance(exc, Throttled):
             headers = {"retry-after": str(exc.retry_after)}
-        return error_response(status, exc.code, exc.message, headers)
+        return _error_answer(request, status, exc.code, exc.message, headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def _validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)  # noqa: S101
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         where = ".".join(str(p) for p in first.get("loc", ()))
         if first.get("type") == "json_invalid":
-            return error_response(400, "input.malformed_json", "malformed JSON")
+            return _error_answer(request, 400, "input.malformed_json", "malformed JSON")
         if first.get("loc", ("",))[0] in ("query", "path", "header"):
             # A bad id, cursor, number or time in the address is a bad request, not an unprocessable body.
-            return error_response(400, "input.bad_parameter", f"{where}: {first.get('msg', 'invalid')}")
-        return error_response(422, "input.invalid", f"{where}: {first.get('msg', 'invalid')}")
+            return _error_answer(
+                request, 400, "input.bad_parameter", f"{where}: {first.get('msg', 'invalid')}"
+            )
+        return _error_answer(request, 422, "input.invalid", f"{where}: {first.get('msg', 'invalid')}")
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def _http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)  # noqa: S101
         if isinstance(exc, BodyRefused):
-            return error_response(400, exc.code, str(exc.detail))
+            return _error_answer(request, 400, exc.code, str(exc.detail))
         codes = {404: "http.not_found", 405: "http.method_not_allowed", 400: "input.malformed_body"}
-        return error_response(exc.status_code, codes.get(exc.status_code, "http.error"), str(exc.detail))
+        code = codes.get(exc.status_code, "http.error")
+        return _error_answer(request, exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.error("unhandled %s", type(exc).__name__)
-        return error_response(500, "internal.error", "internal error")
+        return _error_answer(request, 500, "internal.error", "internal error")
 
 
 def create_app(node: Node, *, background: bool = False) -> FastAPI:

@@ -22,7 +22,8 @@ from airrc.cli._common import (
     read_password,
     settings_for,
 )
-from airrc.errors import InputError
+from airrc.config import check_country
+from airrc.errors import ConfigError, InputError
 from airrc.node import Node
 from airrc.trust.peers import parse_card_chain
 
@@ -46,14 +47,28 @@ def init(
     role: Annotated[
         str, typer.Option(help="member, or observer (may receive; sends only receipts and pings).")
     ] = "member",
+    country: Annotated[
+        str | None,
+        typer.Option(help="ISO 3166-1 alpha-2 code of this node's country (asked for when not given)."),
+    ] = None,
     password_stdin: PasswordStdin = False,
     home: HomeOpt = None,
 ) -> None:
-    """Create a node: keys, genesis card, database, first admin."""
+    """Create a node: keys, genesis card, database, first admin, and its country."""
     settings = settings_for(home, public_urls=public_url or None)
-    password = read_password() if password_stdin else None
     if role not in ("member", "observer"):
         raise InputError("role is member or observer", code="input.bad_role")
+    if country is None:
+        country = settings.country
+    if country is None:
+        if password_stdin or not sys.stdin.isatty():
+            raise ConfigError(
+                "give the node's country with --country (ISO 3166-1 alpha-2, e.g. US)",
+                code="config.no_country",
+            )
+        country = typer.prompt("Country of this node (ISO 3166-1 alpha-2, e.g. US)")
+    country = check_country(country)
+    password = read_password() if password_stdin else None
     result = Node.init(
         settings,
         name=name,
@@ -61,8 +76,9 @@ def init(
         admin_username=admin,
         admin_password=password,
         role="observer" if role == "observer" else "member",
+        country=country,
     )
-    out.print(f"[green]initialised[/green] node [bold]{name}[/bold] id {result.node.id}")
+    out.print(f"[green]initialised[/green] node [bold]{name}[/bold] ({country}) id {result.node.id}")
     out.print(f"home: {settings.home}")
     if result.admin_password is not None:
         out.print(f"admin user [bold]{admin}[/bold] password (shown once): {result.admin_password}")

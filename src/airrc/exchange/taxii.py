@@ -4,8 +4,9 @@ Collections: one view per partner (exactly the STIX of what that partner may see
 redactions and scrubbing applied), one per peer for what it shared with us, and a writable inbox whose
 objects become draft reports. Objects are stored per collection and version with a monotonically
 increasing sequence, so ``next`` cursors are plain positions in storage and survive a restart.
-Access: bearer tokens; admins and analysts read every collection and write the inbox; any other principal
-reads or writes only the collections granted to it (``airrc taxii grant``).
+Access: bearer tokens or HTTP Basic with a user's password (throttled like logins); admins and analysts
+read every collection and write the inbox; any other principal reads or writes only the collections
+granted to it (``airrc taxii grant``). Errors are TAXII error messages carrying our stable code.
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ from airrc.errors import Error, Forbidden, InputError, NotFound, TaxiiError
 from airrc.exchange.collections import STIX_MEDIA, Collection, TaxiiObject, TaxiiStatus, stamp, version_of
 from airrc.exchange.web import ExchangeHost, NodeDep
 from airrc.principals.accounts import AuthenticatedPrincipal
-from airrc.principals.web import CurrentPrincipal
+from airrc.principals.web import BearerOrBasicPrincipal as CurrentPrincipal
 from airrc.routing import MAX_ROW_ID, BoundedJSONRoute
 from airrc.store.db import utcnow
 
-__all__ = ["TAXII_MEDIA", "router"]
+__all__ = ["TAXII_MEDIA", "error_answer", "router"]
 
 TAXII_MEDIA = "application/taxii+json;version=2.1"
 MAX_PAGE = 1000
@@ -108,14 +109,40 @@ def _json(doc: dict[str, Any], status: int = 200, headers: dict[str, str] | None
     )
 
 
+def error_answer(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    """A TAXII 2.1 error message resource (§3.6.1) with our stable code in ``error_code``."""
+    doc = {
+        "title": code,
+        "description": message,
+        "error_code": code,
+        "http_status": str(status),
+        "details": {"code": code},
+    }
+    return _json(doc, status=status, headers=headers)
+
+
+def _media_range(part: str) -> tuple[str, dict[str, str]]:
+    kind, *params = (p.strip() for p in part.split(";"))
+    values: dict[str, str] = {}
+    for param in params:
+        name, _, value = param.partition("=")
+        values[name.strip().lower()] = value.strip().strip('"')
+    return kind.lower(), values
+
+
+def _is_taxii_21(part: str, *, wildcards: bool) -> bool:
+    kind, params = _media_range(part)
+    if kind == "application/taxii+json":
+        # Without a version the client takes the server's (2.1); any other version is another protocol.
+        return params.get("version", "2.1") == "2.1"
+    return wildcards and kind in ("*/*", "application/*")
+
+
 def _check_accept(request: Request) -> None:
     accept = request.headers.get("accept", "*/*")
-    if not any(
-        part.strip().startswith(("application/taxii+json", "*/*", "application/*"))
-        for part in accept.split(",")
-    ):
+    if not any(_is_taxii_21(part, wildcards=True) for part in accept.split(",")):
         raise TaxiiError(
-            "this server answers application/taxii+json;version=2.1", code="taxii.not_acceptable"
+            "this server answers application/taxii+json;version=2.1 only", code="taxii.not_acceptable"
         )
 
 
@@ -146,7 +173,7 @@ def _collection(
 
 def _filters(
     request: Request,
-    limit: Annotated[int | None, Query(ge=1)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     next_: Annotated[str | None, Query(alias="next", max_length=200)] = None,
     added_after: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Filters:
@@ -324,8 +351,10 @@ async def add_objects(
 
     _check_accept(request)
     content_type = request.headers.get("content-type", "")
-    if not content_type.startswith("application/taxii+json"):
-        raise TaxiiError("POST application/taxii+json;version=2.1", code="taxii.unsupported_media_type")
+    if not _is_taxii_21(content_type, wildcards=False):
+        raise TaxiiError(
+            "POST an envelope as application/taxii+json;version=2.1", code="taxii.unsupported_media_type"
+        )
     body = await request.body()
     return await run_in_threadpool(_add_objects, node, principal, collection_id, body)
 

@@ -31,6 +31,7 @@ __all__ = [
     "REQUEST_COMPONENTS",
     "RESPONSE_COMPONENTS",
     "TAG",
+    "UNBOUND_RESPONSE_COMPONENTS",
     "FederationAuthError",
     "SignedRequest",
     "sign_request",
@@ -50,6 +51,9 @@ RESPONSE_COMPONENTS = (
     '"@target-uri";req',
     '"signature-input";req',
 )
+# An answer to a request that carries no Signature-Input (a stranger's, or one refused as unsigned) cannot
+# cover it; it is signed over the rest. Peers' own requests are always signed, so their verifier requires all.
+UNBOUND_RESPONSE_COMPONENTS = RESPONSE_COMPONENTS[:-1]
 MAX_NONCE = 64
 
 
@@ -247,15 +251,29 @@ def sign_response(
     """Headers that sign a response and bind it to the request it answers."""
     request = _Request(request_method.upper(), request_url, _Headers(request_headers))
     response = _Response(status, _Headers([("content-type", content_type)]), request)
-    _signer(key).sign(
-        response,
-        key_id=key_id,
-        created=datetime.now(UTC),
-        label=LABEL,
-        tag=TAG,
-        covered_component_ids=RESPONSE_COMPONENTS,
-        body=body,
-    )
+    covered = RESPONSE_COMPONENTS if "signature-input" in request.headers else UNBOUND_RESPONSE_COMPONENTS
+    try:
+        _signer(key).sign(
+            response,
+            key_id=key_id,
+            created=datetime.now(UTC),
+            label=LABEL,
+            tag=TAG,
+            covered_component_ids=covered,
+            body=body,
+        )
+    except (HTTPMessageSignaturesException, ValueError, KeyError):
+        # A request field the library cannot serialise as a component: sign what can be covered.
+        response = _Response(status, _Headers([("content-type", content_type)]), request)
+        _signer(key).sign(
+            response,
+            key_id=key_id,
+            created=datetime.now(UTC),
+            label=LABEL,
+            tag=TAG,
+            covered_component_ids=UNBOUND_RESPONSE_COMPONENTS,
+            body=body,
+        )
     return dict(response.headers.items())
 
 
@@ -270,8 +288,11 @@ def verify_response(
     key: ed25519.Ed25519PublicKey,
     key_id: str,
     max_age: timedelta,
+    bound: bool = True,
 ) -> None:
-    """Verify that a response was signed by the expected peer for this very request; raise otherwise."""
+    """Verify that a response was signed by the expected peer for this very request; raise otherwise.
+
+    ``bound=False`` accepts an answer to an unsigned request (covering all but ``signature-input;req``)."""
     request = _Request(request_method.upper(), request_url, _Headers(request_headers))
     response = _Response(status, _Headers(headers), request)
     if "signature" not in response.headers:
@@ -281,7 +302,11 @@ def verify_response(
     )
     try:
         verifier.verify(
-            response, max_age=max_age, expect_tag=TAG, require_components=RESPONSE_COMPONENTS, body=body
+            response,
+            max_age=max_age,
+            expect_tag=TAG,
+            require_components=RESPONSE_COMPONENTS if bound else UNBOUND_RESPONSE_COMPONENTS,
+            body=body,
         )
     except (InvalidSignature, HTTPMessageSignaturesException, ValueError, KeyError) as exc:
         raise FederationAuthError(

@@ -1,0 +1,87 @@
+"""Every answer under /federation/v1/ is signed (RFC 9421), refusals included: a peer can prove what it
+was told, and a man in the middle cannot forge a 401 to make a sender give up on a batch."""
+
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from airrc.api.app import create_app
+from airrc.errors import FederationAuthError
+from airrc.federation import httpsig
+
+URL = "http://testserver/federation/v1/statements"
+
+
+@pytest.fixture
+def pair(make_node):
+    receiver, sender = make_node("us-recv"), make_node("cn-send")
+    with receiver.store.session() as s:
+        receiver.trust.pin_chain(s, sender.card_chain())
+    return receiver, sender
+
+
+def _check(receiver, response, request_headers, *, bound: bool) -> None:
+    httpsig.verify_response(
+        response.status_code,
+        response.headers.items(),
+        response.content,
+        request_method="POST",
+        request_url=URL,
+        request_headers=request_headers.items(),
+        key=receiver.identity.ed25519_key.public_key(),
+        key_id=receiver.id,
+        max_age=timedelta(minutes=5),
+        bound=bound,
+    )
+
+
+def test_refusals_are_signed_and_bound_to_the_request(pair, make_node):
+    receiver, sender = pair
+    stranger = make_node("xx-stranger")
+    with TestClient(create_app(receiver)) as client:
+        # Unsigned: nothing to bind to but the method and target, which the answer covers.
+        unsigned = client.post(
+            URL, content=b'{"statements":[]}', headers={"content-type": "application/json"}
+        )
+        assert unsigned.status_code == 401
+        assert unsigned.json()["error"]["code"] == "federation.unsigned"
+        _check(receiver, unsigned, {"content-type": "application/json"}, bound=False)
+        with pytest.raises(
+            FederationAuthError
+        ):  # a bound verifier refuses it: it covers no request signature
+            _check(receiver, unsigned, {"content-type": "application/json"}, bound=True)
+
+        # Signed by an unpinned key: refused, and the refusal is bound to that very request.
+        body = b'{"statements":[]}'
+        signed = httpsig.sign_request(
+            "POST", URL, body, key=stranger.identity.ed25519_key, key_id=stranger.id
+        )
+        unknown = client.post(URL, content=body, headers=signed.headers)
+        assert unknown.status_code == 401
+        assert unknown.json()["error"]["code"] == "federation.unknown_key"
+        _check(receiver, unknown, signed.headers, bound=True)
+
+        # A body that is not a batch, from a pinned peer: a signed 4xx too.
+        junk = b'{"statements": 7}'
+        signed = httpsig.sign_request("POST", URL, junk, key=sender.identity.ed25519_key, key_id=sender.id)
+        refused = client.post(URL, content=junk, headers=signed.headers)
+        assert 400 <= refused.status_code < 500
+        assert refused.json()["error"]["code"] != "internal.error"
+        _check(receiver, refused, signed.headers, bound=True)
+        # The signature does not carry over to another answer: a tampered status or body fails.
+        with pytest.raises(FederationAuthError):
+            httpsig.verify_response(
+                200,
+                refused.headers.items(),
+                refused.content,
+                request_method="POST",
+                request_url=URL,
+                request_headers=signed.headers.items(),
+                key=receiver.identity.ed25519_key.public_key(),
+                key_id=receiver.id,
+                max_age=timedelta(minutes=5),
+            )
+
+        # Outside /federation/v1/ answers are not signed.
+        assert "signature" not in client.get("/api/v1/nothing-here").headers
