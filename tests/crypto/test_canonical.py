@@ -1,3 +1,4 @@
+import jcs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,7 +22,46 @@ def test_rfc8785_orders_keys_and_strips_whitespace():
 
 
 def test_rfc8785_number_forms():
-    assert canonical_bytes([1.0, 1e21, 0.1]) == b"[1,1e+21,0.1]"
+    assert canonical_bytes([1.0, 0.1, 1e-7, -0.0, 9007199254740991.0]) == b"[1,0.1,1e-7,0,9007199254740991]"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [2**53, -(2**53), 2.0**53, 295147905179352830000.0, 1e21, -1.5e300, float("inf"), float("nan")],
+)
+def test_numbers_beyond_the_i_json_range_cannot_be_signed_in_any_form(value):
+    with pytest.raises(InputError) as refused:
+        canonical_bytes({"n": [value]})
+    assert refused.value.code == "input.not_canonicalizable"
+
+
+def test_parse_json_bounds_every_number_form_alike():
+    # Within ±(2^63-1) every form parses; beyond it every form is refused, before storage sees it.
+    assert parse_json(b"[9.2e18, 1e-400, 17, 1.7e1]", max_bytes=100) == [9.2e18, 0.0, 17, 17.0]
+    for doc in (b"[1e400]", b"[-1e400]", b"[9.3e18]", b"[295147905179352830000000.0]"):
+        with pytest.raises(InputError) as err:
+            parse_json(doc, max_bytes=100)
+        assert err.value.code == "input.number_out_of_range"
+    for doc in (b"[NaN]", b"[Infinity]", b"[-Infinity]"):
+        with pytest.raises(InputError) as err:
+            parse_json(doc, max_bytes=100)
+        assert err.value.code == "input.malformed_json"
+
+
+finite_doubles = st.floats(min_value=-(2**53) + 1, max_value=2**53 - 1, allow_nan=False, allow_infinity=False)
+wide_texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | finite_doubles | wide_texts,
+        lambda children: st.lists(children, max_size=4) | st.dictionaries(wide_texts, children, max_size=4),
+        max_leaves=25,
+    )
+)
+def test_canonical_bytes_match_an_independent_jcs_implementation(value):
+    # `jcs` (PyPI) is written from RFC 8785 independently of `rfc8785`, which we sign with.
+    assert canonical_bytes(value) == jcs.canonicalize(value)
 
 
 @given(json_values)

@@ -16,12 +16,36 @@ from airrc.errors import InputError
 __all__ = ["b64decode", "b64encode", "canonical_bytes", "parse_json", "salted_commitment", "sha256_hex"]
 
 
+# I-JSON (RFC 7493 §2.2): beyond ±(2^53−1) a number is not exactly an IEEE double everywhere. The bound
+# holds for every form of a number (17, 17.0, 1.7e1), so an implementation that parses all numbers as
+# doubles (as RFC 8785 does) and one that keeps integers exact agree on what may be signed.
+MAX_CANONICAL_MAGNITUDE = 2**53 - 1
+
+
 def canonical_bytes(value: Any) -> bytes:
-    """The RFC 8785 (JCS) serialisation of a JSON value."""
+    """The RFC 8785 (JCS) serialisation of a JSON value; a number of magnitude above 2^53−1 (in any form)
+    or not finite is ``input.not_canonicalizable``."""
+    _check_canonical_numbers(value)
     try:
         return bytes(rfc8785.dumps(value))
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
         raise InputError("value cannot be canonicalised as JSON", code="input.not_canonicalizable") from exc
+
+
+def _check_canonical_numbers(value: Any) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        elif isinstance(item, float) and not (abs(item) <= MAX_CANONICAL_MAGNITUDE):
+            # ``not <=`` is also true of NaN.
+            raise InputError(
+                "a number beyond ±(2^53-1) or not finite cannot be signed (RFC 7493 §2.2)",
+                code="input.not_canonicalizable",
+            )
 
 
 def parse_json(data: bytes | str, *, max_bytes: int) -> Any:
@@ -42,7 +66,13 @@ def parse_json(data: bytes | str, *, max_bytes: int) -> Any:
         # PostgreSQL cannot store NUL in text, and no field of ours needs it: refused everywhere alike.
         raise InputError("JSON strings may not contain NUL (\\u0000)", code="input.nul_character")
     try:
-        value = json.loads(raw, object_pairs_hook=_no_duplicates, parse_int=_bounded_int)
+        value = json.loads(
+            raw,
+            object_pairs_hook=_no_duplicates,
+            parse_int=_bounded_int,
+            parse_float=_bounded_float,
+            parse_constant=_no_constant,
+        )
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise InputError("malformed JSON", code="input.malformed_json") from exc
     if _ESCAPED_SURROGATE.search(raw):
@@ -89,6 +119,22 @@ def _bounded_int(text: str) -> int:
             code="input.number_out_of_range",
         )
     return value
+
+
+def _bounded_float(text: str) -> float:
+    # The same bound as integers, whatever the form: 9.3e18 and 9300000000000000000 alike.
+    value = float(text)
+    if not abs(value) <= MAX_JSON_INT:
+        raise InputError(
+            f"a JSON number is outside ±(2^63-1): {text[:24]}{'…' if len(text) > 24 else ''}",
+            code="input.number_out_of_range",
+        )
+    return value
+
+
+def _no_constant(text: str) -> Any:
+    # Python's json reads NaN, Infinity and -Infinity; JSON (RFC 8259) has no such literals.
+    raise InputError(f"{text} is not JSON", code="input.malformed_json")
 
 
 def b64encode(data: bytes) -> str:

@@ -9,11 +9,11 @@ import json
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_args
 
 from airrc.errors import RequestTooLarge, StixError
 from airrc.exchange.atlas import load_atlas
-from airrc.exchange.model import TLP_ORDER, Report
+from airrc.exchange.model import TLP_ORDER, HarmType, Report, Sector, Severity
 
 __all__ = [
     "EXTENSION_ID",
@@ -178,27 +178,27 @@ def report_to_bundle(
                 "created": created,
                 "modified": changed,
                 "name": atlas.techniques[technique].name,
-                "external_references": [
-                    {"source_name": ATLAS_SOURCE, "external_id": technique, "url": atlas.url(technique)}
-                ],
+                # The address is in the description, not the reference: a reference with a URL must also
+                # carry the hash of what it points at (stix2-validator --strict, 302), and ATLAS pages change.
+                "description": f"MITRE ATLAS {technique}: {atlas.url(technique)}",
+                "external_references": [{"source_name": ATLAS_SOURCE, "external_id": technique}],
                 **common,
             }
         )
         refs.append(ap_id)
-    if doc.get("timeline"):
-        incident_id = _id("incident", report.report_id)
-        objects.append(
-            {
-                "type": "incident",
-                "id": incident_id,
-                "created": created,
-                "modified": changed,
-                "name": title[:250],
-                "description": summary,
-                **common,
-            }
-        )
-        refs.append(incident_id)
+    note_id = _id("note", report.report_id, str(report.version))
+    objects.append(
+        {
+            "type": "note",
+            "id": note_id,
+            "created": created,
+            "modified": changed,
+            "abstract": f"airrc report {report.report_id} v{report.version}: facts"[:250],
+            "content": _facts_text(report, doc),
+            "object_refs": [f"report--{report.report_id}"],
+            **common,
+        }
+    )
     extension = {
         "extension_type": "property-extension",
         "report_id": report.report_id,
@@ -225,13 +225,60 @@ def report_to_bundle(
             "report_types": ["threat-report"],
             "published": changed,
             "confidence": report.confidence,
-            "labels": list(report.categories),
-            "object_refs": refs or [identity_id],
+            "labels": _labels(report, doc),
+            "object_refs": [*refs, note_id],
             "extensions": {EXTENSION_ID: extension},
             **common,
         }
     )
     return {"type": "bundle", "id": _id("bundle", report.report_id, str(report.version)), "objects": objects}
+
+
+def _labels(report: Report, doc: dict[str, Any]) -> list[str]:
+    """Categories as they are, then machine tags (``airrc:key="value"``), which MISP keeps as tags and
+    any STIX consumer shows: the facts that would otherwise live only in our extension."""
+    tags = [
+        *report.categories,
+        f'airrc:severity="{report.severity}"',
+        f'airrc:confidence="{report.confidence}"',
+    ]
+    tags += [f'airrc:sector="{sector}"' for sector in report.sectors]
+    tags += [f'airrc:harm-type="{harm}"' for harm in doc.get("harm_types") or []]
+    jurisdiction = doc["jurisdiction"]
+    tags.append(f'airrc:origin-country="{jurisdiction["origin_country"]}"')
+    tags.append(f'airrc:onward-transfer="{jurisdiction.get("onward_transfer", "with_consent")}"')
+    tags += [f'airrc:report-id="{report.report_id}"', f'airrc:report-version="{report.version}"']
+    return tags
+
+
+def _facts_text(report: Report, doc: dict[str, Any]) -> str:
+    """Every analyst-visible fact of the report as plain text (a STIX ``note``): what a tool that ignores
+    our extension still shows its users."""
+    jurisdiction = doc["jurisdiction"]
+    lines = [
+        f"Report {report.report_id}, version {report.version}, TLP:{report.tlp.upper()}",
+        f"Severity: {report.severity}",
+        f"Categories: {', '.join(report.categories)}",
+        f"Sectors: {', '.join(report.sectors) or '-'}",
+        f"Origin country: {jurisdiction['origin_country']}; onward transfer: "
+        f"{jurisdiction.get('onward_transfer', 'with_consent')}",
+    ]
+    if jurisdiction.get("legal_basis"):
+        lines.append(f"Legal basis: {jurisdiction['legal_basis']}")
+    if doc.get("harm_types"):
+        lines.append(f"Harm types: {', '.join(doc['harm_types'])}")
+    for system in doc.get("affected_systems") or []:
+        described = ", ".join(f"{k}: {v}" for k, v in sorted(system.items()))
+        lines.append(f"Affected AI system: {described}")
+    for event in doc.get("timeline") or []:
+        text = event["event"].get("en") or event["event"].get("zh") or ""
+        lines.append(f"Timeline {event['at']}: {text}")
+    for field_name, label in (("title", "标题"), ("summary", "摘要")):
+        if doc[field_name].get("zh"):
+            lines.append(f"{label}: {doc[field_name]['zh']}")
+    if doc.get("redacted"):
+        lines.append(f"Withheld from this recipient: {', '.join(doc['redacted'])}")
+    return "\n".join(lines)
 
 
 # -- import ------------------------------------------------------------------------------------------------
@@ -312,10 +359,65 @@ def _observables(indicator: dict[str, Any]) -> list[dict[str, str]]:
     found = []
     for obj_type, comparisons in inspected.comparisons.items():
         for path, op, value in comparisons:
-            kind = _FROM_PATTERN.get((obj_type, ".".join(str(p) for p in path)))
+            where = ".".join(str(p) for p in path)
+            kind = _FROM_PATTERN.get((obj_type, where))
             if kind and op == "=" and isinstance(value, str) and value.startswith("'"):
-                found.append({"type": kind, "value": value[1:-1].replace("\\'", "'").replace("\\\\", "\\")})
+                found.append({"type": kind, "value": _unquote(value)})
+            elif (
+                obj_type == "network-traffic"
+                and where in ("dst_ref.value", "src_ref.value")
+                and op == "="
+                and isinstance(value, str)
+                and value.startswith("'")
+            ):
+                # MISP's ip-dst / ip-src attributes: an address inside a network-traffic pattern.
+                address = _unquote(value)
+                found.append({"type": "ipv6" if ":" in address else "ipv4", "value": address})
     return found
+
+
+_ATLAS_ID = re.compile(r"\bAML\.T\d{4}(?:\.\d{3})?\b")
+# STIX Cyber-observable objects (MISP's observed-data carries them for attributes not marked for IDS).
+_SCO_VALUES = {
+    "domain-name": "domain",
+    "ipv4-addr": "ipv4",
+    "ipv6-addr": "ipv6",
+    "url": "url",
+    "email-addr": "email",
+}
+
+
+def _sco_observables(obj: dict[str, Any]) -> list[dict[str, str]]:
+    kind = _SCO_VALUES.get(obj["type"])
+    if kind is not None and isinstance(obj.get("value"), str):
+        return [{"type": kind, "value": obj["value"]}]
+    sha256 = (obj.get("hashes") or {}).get("SHA-256") if obj["type"] == "file" else None
+    return [{"type": "file_sha256", "value": sha256.lower()}] if isinstance(sha256, str) else []
+
+
+def _atlas_ids(obj: dict[str, Any]) -> list[str]:
+    """MITRE ATLAS technique ids an object names: our attack-patterns' references, MISP's ATLAS galaxy
+    clusters (exported as ``x-misp-galaxy-cluster``) and galaxy tags (as labels)."""
+    found: list[str] = []
+    if obj["type"] == "attack-pattern":
+        found += [
+            str(ref.get("external_id"))
+            for ref in obj.get("external_references", [])
+            if ref.get("source_name") == ATLAS_SOURCE or str(ref.get("external_id", "")).startswith("AML.")
+        ]
+    if obj["type"] == "x-misp-galaxy-cluster" and "atlas" in str(obj.get("x_misp_type", "")):
+        meta = obj.get("x_misp_meta") or {}
+        ids = meta.get("external_id") or []
+        found += [str(i) for i in (ids if isinstance(ids, list) else [ids])]
+        found += _ATLAS_ID.findall(str(obj.get("x_misp_value", "")))
+    for label in obj.get("labels") or []:
+        if isinstance(label, str) and label.startswith("misp-galaxy:mitre-atlas"):
+            found += _ATLAS_ID.findall(label)
+    return list(dict.fromkeys(found))
+
+
+def _unquote(literal: str) -> str:
+    return literal[1:-1].replace("\\'", "'").replace("\\\\", "\\")
 
 
 def bundle_to_reports(bundle: dict[str, Any], *, origin_country: str | None = None) -> list[dict[str, Any]]:
@@ -344,26 +446,36 @@ def bundle_to_reports(bundle: dict[str, Any], *, origin_country: str | None = No
         for member in members:
             markings += member.get("object_marking_refs", [])
         tlp = ext.get("tlp") or _tlp_of(sorted(set(markings)), known)
-        observables = [o for m in members if m["type"] == "indicator" for o in _observables(m)]
-        techniques = []
+        observables: list[dict[str, str]] = []
         for member in members:
-            if member["type"] != "attack-pattern":
-                continue
-            for ref in member.get("external_references", []):
-                if ref.get("source_name") == ATLAS_SOURCE:
-                    if ref.get("external_id") not in atlas.techniques:
-                        raise StixError(
-                            f"{member['id']}: unknown ATLAS technique {ref.get('external_id')!r}",
-                            code="exchange.unknown_technique",
-                            object=member["id"],
-                            property="external_references",
-                        )
-                    techniques.append(ref["external_id"])
+            found = _observables(member) if member["type"] == "indicator" else _sco_observables(member)
+            observables += [o for o in found if o not in observables]
+        techniques = []
+        for member in [container, *members]:
+            for technique in _atlas_ids(member):
+                if technique not in atlas.techniques:
+                    raise StixError(
+                        f"{member['id']}: unknown ATLAS technique {technique!r}",
+                        code="exchange.unknown_technique",
+                        object=member["id"],
+                        property="external_references",
+                    )
+                techniques.append(technique)
         name = str(container.get("name") or "Imported report")[:2000]
-        description = str(container.get("description") or name)[:20_000]
-        jurisdiction = ext.get("jurisdiction") or (
-            {"origin_country": origin_country} if origin_country else None
+        # MISP carries free text as comment attributes: they join the narrative.
+        comments = [
+            str(m["x_misp_value"])
+            for m in members
+            if m["type"] == "x-misp-attribute" and m.get("x_misp_type") in ("comment", "text")
+        ]
+        # ... and its event reports (the narrative) come back as STIX notes.
+        comments += [str(m["content"]) for m in members if m["type"] == "note" and m.get("content")]
+        description = "\n\n".join([str(container.get("description") or name), *comments])[:20_000]
+        tagged_country = next(
+            iter(_machine_tags(container.get("labels") or []).get("origin-country", [])), None
         )
+        country = tagged_country or origin_country
+        jurisdiction = ext.get("jurisdiction") or ({"origin_country": country} if country else None)
         if jurisdiction is None:
             raise StixError(
                 f"{container['id']}: no origin country (give one for reports from other tools)",
@@ -372,23 +484,53 @@ def bundle_to_reports(bundle: dict[str, Any], *, origin_country: str | None = No
                 property="extensions",
             )
         labels = [c for c in container.get("labels", []) if isinstance(c, str)]
+        # Our machine tags (see _labels) stand in for the extension where a tool such as MISP dropped it.
+        tags = _machine_tags(labels)
         draft: dict[str, Any] = {
             "title": ext.get("title") or {"en": name},
             "summary": ext.get("summary") or {"en": description},
             "categories": ext.get("categories") or _categories(labels),
-            "sectors": ext.get("sectors", []),
-            "severity": ext.get("severity", "medium"),
+            "sectors": ext.get("sectors") or _known(tags.get("sector", []), get_args(Sector)),
+            "severity": ext.get("severity")
+            or next(iter(_known(tags.get("severity", []), get_args(Severity))), "medium"),
             "techniques": sorted(set(techniques)),
             "observables": observables,
-            "confidence": int(container.get("confidence", 50)),
+            "confidence": _confidence(container, tags),
             "tlp": tlp,
             "jurisdiction": jurisdiction,
         }
         for key in ("harm_types", "affected_systems", "timeline"):
             if ext.get(key):
                 draft[key] = ext[key]
+        if "harm_types" not in draft and _known(tags.get("harm-type", []), get_args(HarmType)):
+            draft["harm_types"] = _known(tags["harm-type"], get_args(HarmType))
         drafts.append(draft)
     return drafts
+
+
+_MACHINE_TAG = re.compile(r'^airrc:([a-z-]{1,40})="([^"]{1,200})"$')
+
+
+def _machine_tags(labels: list[Any]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for label in labels:
+        match = _MACHINE_TAG.match(label) if isinstance(label, str) else None
+        if match:
+            found.setdefault(match.group(1), []).append(match.group(2))
+    return found
+
+
+def _confidence(container: dict[str, Any], tags: dict[str, list[str]]) -> int:
+    # Our tag first: a tool may round the property to its own scale (MISP's confidence levels).
+    tagged = [int(v) for v in tags.get("confidence", []) if v.isdigit() and int(v) <= 100]
+    if tagged:
+        return tagged[0]
+    found = container.get("confidence")
+    return found if isinstance(found, int) and 0 <= found <= 100 else 50
+
+
+def _known(values: list[str], allowed: tuple[Any, ...]) -> list[str]:
+    return list(dict.fromkeys(v for v in values if v in allowed))
 
 
 def _categories(labels: list[str]) -> list[str]:
