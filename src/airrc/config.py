@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     bind_host: str = "127.0.0.1"
     bind_port: int = Field(default=8700, ge=0, le=65535)
     public_urls: list[str] = Field(default_factory=list)
+    # Behind a TLS-terminating reverse proxy: the base URL peers reach this node at (one of the card's
+    # endpoints). RFC 9421's @target-uri is verified and signed as this base + the request's path.
+    public_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s?#]+$", max_length=2000)
     country: str | None = Field(
         default=None, min_length=2, max_length=2, description="ISO 3166-1 code: origin of imported reports"
     )

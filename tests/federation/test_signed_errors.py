@@ -85,3 +85,42 @@ def test_refusals_are_signed_and_bound_to_the_request(pair, make_node):
 
         # Outside /federation/v1/ answers are not signed.
         assert "signature" not in client.get("/api/v1/nothing-here").headers
+
+
+def test_behind_a_tls_proxy_the_public_base_url_is_the_signed_target(make_node):
+    # The proxy terminates https://airrc.example/gw and forwards to this server as plain http.
+    public = "https://airrc.example/gw"
+    receiver = make_node("us-proxied", public_base_url=public, endpoints=(public,))
+    sender = make_node("cn-caller")
+    with receiver.store.session() as s:
+        receiver.trust.pin_chain(s, sender.card_chain())
+    signed_url = f"{public}/federation/v1/limits"
+    with TestClient(create_app(receiver)) as client:
+        request = httpsig.sign_request(
+            "GET", signed_url, b"", key=sender.identity.ed25519_key, key_id=sender.id
+        )
+        answer = client.get("/federation/v1/limits", headers=request.headers)
+        assert answer.status_code == 200, answer.text
+        # The answer is bound to the URL the sender signed, so the sender's own check passes.
+        httpsig.verify_response(
+            200,
+            answer.headers.items(),
+            answer.content,
+            request_method="GET",
+            request_url=signed_url,
+            request_headers=request.headers.items(),
+            key=receiver.identity.ed25519_key.public_key(),
+            key_id=receiver.id,
+            max_age=timedelta(minutes=5),
+        )
+        # A request signed for the internal address is not one a peer made through the proxy.
+        inner = httpsig.sign_request(
+            "GET",
+            "http://testserver/federation/v1/limits",
+            b"",
+            key=sender.identity.ed25519_key,
+            key_id=sender.id,
+        )
+        refused = client.get("/federation/v1/limits", headers=inner.headers)
+        assert refused.status_code == 401
+        assert refused.json()["error"]["code"] == "federation.bad_signature"

@@ -16,14 +16,14 @@ from airrc.errors import InputError
 __all__ = ["b64decode", "b64encode", "canonical_bytes", "parse_json", "salted_commitment", "sha256_hex"]
 
 
-# I-JSON (RFC 7493 §2.2): beyond ±(2^53−1) a number is not exactly an IEEE double everywhere. The bound
+# I-JSON (RFC 7493 §2.2): beyond ±(2^53-1) a number is not exactly an IEEE double everywhere. The bound
 # holds for every form of a number (17, 17.0, 1.7e1), so an implementation that parses all numbers as
 # doubles (as RFC 8785 does) and one that keeps integers exact agree on what may be signed.
 MAX_CANONICAL_MAGNITUDE = 2**53 - 1
 
 
 def canonical_bytes(value: Any) -> bytes:
-    """The RFC 8785 (JCS) serialisation of a JSON value; a number of magnitude above 2^53−1 (in any form)
+    """The RFC 8785 (JCS) serialisation of a JSON value; a number of magnitude above 2^53-1 (in any form)
     or not finite is ``input.not_canonicalizable``."""
     _check_canonical_numbers(value)
     try:

@@ -65,17 +65,26 @@ class PublicKeys(BaseModel):
         return b64decode(self.ed25519, what="ed25519 key")
 
 
+# C2SP signed-note signature types: Ed25519 note signatures, and tlog-cosignature/v1 (timestamped Ed25519).
+COSIGNATURE_TYPE = b"\x04"
+
+
+def c2sp_key_id(key_name: str, signature_type: bytes, public_key: bytes) -> bytes:
+    """C2SP signed-note key id: SHA-256(name || 0x0A || type || pk)[:4]."""
+    return hashlib.sha256(key_name.encode() + b"\n" + signature_type + public_key).digest()[:4]
+
+
 def c2sp_ed25519_key_id(key_name: str, public_key: bytes) -> bytes:
     """C2SP signed-note key id: SHA-256(name || 0x0A || 0x01 || pk)[:4]."""
-    return hashlib.sha256(key_name.encode() + b"\n\x01" + public_key).digest()[:4]
+    return c2sp_key_id(key_name, ED25519_SIGNATURE_TYPE, public_key)
 
 
-def c2sp_vkey(key_name: str, public_key: bytes) -> str:
-    """C2SP verifier key string ``name+hex(keyid)+base64(0x01||pk)``."""
+def c2sp_vkey(key_name: str, public_key: bytes, signature_type: bytes = ED25519_SIGNATURE_TYPE) -> str:
+    """C2SP verifier key string ``name+hex(keyid)+base64(type||pk)`` (type 0x01 note signer, 0x04 cosigner)."""
     if not key_name or "+" in key_name or any(ch.isspace() for ch in key_name):
         raise InputError("key name must be non-empty without spaces or '+'", code="input.bad_key_name")
-    key_id = c2sp_ed25519_key_id(key_name, public_key)
-    material = b64encode(ED25519_SIGNATURE_TYPE + public_key)
+    key_id = c2sp_key_id(key_name, signature_type, public_key)
+    material = b64encode(signature_type + public_key)
     return f"{key_name}+{key_id.hex()}+{material}"
 
 

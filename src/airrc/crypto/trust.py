@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from airrc.crypto.canonical import canonical_bytes, parse_json
-from airrc.crypto.keys import NodeIdentity, PublicKeys, c2sp_vkey
+from airrc.crypto.keys import COSIGNATURE_TYPE, NodeIdentity, PublicKeys, c2sp_vkey
 from airrc.crypto.signing import HybridSignature
 from airrc.errors import CardRotationRefused, InputError, SignatureInvalid, TrustError, first_problem
 
@@ -46,6 +46,8 @@ class NodeCard(BaseModel):
     serial: int = Field(ge=0)
     keys: PublicKeys
     vkey: str = Field(max_length=400)
+    # The same Ed25519 key as the witness that cosigns peers' checkpoints (C2SP tlog-cosignature, 0x04).
+    cosigner_vkey: str = Field(max_length=400)
     endpoints: tuple[str, ...] = Field(default=(), max_length=16)
     valid_from: datetime
     role: Role = "member"
@@ -112,6 +114,7 @@ def make_genesis_card(
         "serial": 0,
         "keys": keys.model_dump(mode="json"),
         "vkey": c2sp_vkey(origin, keys.ed25519_raw()),
+        "cosigner_vkey": c2sp_vkey(origin, keys.ed25519_raw(), COSIGNATURE_TYPE),
         "endpoints": list(endpoints),
         "valid_from": (valid_from or _now()).isoformat().replace("+00:00", "Z"),
         "role": role,
@@ -145,6 +148,7 @@ def rotate_card(
         serial=previous.serial + 1,
         keys=keys.model_dump(mode="json"),
         vkey=c2sp_vkey(previous.origin, keys.ed25519_raw()),
+        cosigner_vkey=c2sp_vkey(previous.origin, keys.ed25519_raw(), COSIGNATURE_TYPE),
         endpoints=list(endpoints if endpoints is not None else previous.endpoints),
         role=role or previous.role,
         valid_from=(valid_from or _now()).isoformat().replace("+00:00", "Z"),
@@ -177,6 +181,8 @@ def verify_card(card: NodeCard) -> NodeCard:
     """Check a card's self-signature, its vkey, and for a genesis card that the id is its fingerprint."""
     if card.vkey != c2sp_vkey(card.origin, card.keys.ed25519_raw()):
         raise TrustError("card vkey does not match its Ed25519 key", code="trust.bad_vkey")
+    if card.cosigner_vkey != c2sp_vkey(card.origin, card.keys.ed25519_raw(), COSIGNATURE_TYPE):
+        raise TrustError("card cosigner_vkey does not match its Ed25519 key", code="trust.bad_vkey")
     try:
         card.keys.verifier().verify(CARD_DOMAIN, card.signed_bytes(), card.signatures)
     except SignatureInvalid as exc:

@@ -155,14 +155,17 @@ def sign_request(
     key_id: str,
     content_type: str = "application/json",
     now: datetime | None = None,
+    nonce: str | None = None,
 ) -> SignedRequest:
-    """Sign a request; returns the headers to send (Content-Digest, Content-Type, Signature-Input, Signature)."""
+    """Sign a request; returns the headers to send (Content-Digest, Content-Type, Signature-Input, Signature).
+
+    ``now`` and ``nonce`` are for test vectors only: a fresh random nonce is what makes replay detectable."""
     request = _Request(method.upper(), url, _Headers([("content-type", content_type)]))
     _signer(key).sign(
         request,
         key_id=key_id,
         created=now or datetime.now(UTC),
-        nonce=secrets.token_urlsafe(18),
+        nonce=nonce or secrets.token_urlsafe(18),
         label=LABEL,
         tag=TAG,
         covered_component_ids=REQUEST_COMPONENTS,
@@ -247,6 +250,7 @@ def sign_response(
     key: ed25519.Ed25519PrivateKey,
     key_id: str,
     content_type: str = "application/json",
+    now: datetime | None = None,
 ) -> dict[str, str]:
     """Headers that sign a response and bind it to the request it answers."""
     request = _Request(request_method.upper(), request_url, _Headers(request_headers))
@@ -256,7 +260,7 @@ def sign_response(
         _signer(key).sign(
             response,
             key_id=key_id,
-            created=datetime.now(UTC),
+            created=now or datetime.now(UTC),
             label=LABEL,
             tag=TAG,
             covered_component_ids=covered,
@@ -268,7 +272,7 @@ def sign_response(
         _signer(key).sign(
             response,
             key_id=key_id,
-            created=datetime.now(UTC),
+            created=now or datetime.now(UTC),
             label=LABEL,
             tag=TAG,
             covered_component_ids=UNBOUND_RESPONSE_COMPONENTS,

@@ -20,7 +20,7 @@ from airrc.federation.sync import statements_for
 from airrc.routing import BoundedJSONRoute, served_host
 from airrc.trust.host import TrustHost
 
-__all__ = ["FederationHost", "authenticate_peer", "router", "signed_answer"]
+__all__ = ["FederationHost", "authenticate_peer", "router", "signed_answer", "target_uri"]
 
 
 class FederationHost(TrustHost, Protocol):
@@ -39,6 +39,16 @@ class FederationHost(TrustHost, Protocol):
 NodeDep = Annotated[FederationHost, Depends(served_host)]
 
 router = APIRouter(prefix="/federation/v1", tags=["federation"], route_class=BoundedJSONRoute)
+
+
+def target_uri(node: FederationHost, request: Request) -> str:
+    """The request's RFC 9421 ``@target-uri`` as the peer addressed it: with ``public_base_url`` set (a
+    reverse proxy in front), that base followed by the path and query this server received."""
+    base = node.settings.public_base_url
+    if base is None:
+        return str(request.url)
+    query = request.url.query
+    return base.rstrip("/") + request.url.path + (f"?{query}" if query else "")
 
 
 def authenticate_peer(
@@ -60,7 +70,7 @@ def authenticate_peer(
 
     sender_id, nonce, _created = verify_request(
         request.method,
-        str(request.url),
+        target_uri(node, request),
         request.headers.items(),
         body,
         lookup=lookup,
@@ -82,7 +92,7 @@ def signed_answer(node: FederationHost, request: Request, status: int, doc: dict
         status,
         body,
         request_method=request.method,
-        request_url=str(request.url),
+        request_url=target_uri(node, request),
         request_headers=request.headers.items(),
         key=node.identity.ed25519_key,
         key_id=node.id,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519, mldsa
 
-from airrc.crypto.keys import NodeIdentity, c2sp_ed25519_key_id
+from airrc.crypto.keys import COSIGNATURE_TYPE, NodeIdentity, c2sp_ed25519_key_id, c2sp_key_id
 from airrc.crypto.trust import NodeCard
 from airrc.errors import LedgerError, NoteError
 from airrc.ledger.merkle import EMPTY_ROOT, HASH_SIZE
@@ -41,7 +41,6 @@ MAX_NOTE_BYTES = 64 * 1024
 MAX_SIGNATURE_LINES = 64
 EM_DASH = "\u2014"
 MLDSA_TYPE = b"\xff" + b"airrc/ml-dsa-65"
-COSIGNATURE_TYPE = b"\x04"
 ED25519_SIG = 64
 MLDSA65_SIG = 3309
 
@@ -168,7 +167,7 @@ def _mldsa_key_id(name: str, public_key: bytes) -> bytes:
 
 
 def _cosigner_key_id(name: str, public_key: bytes) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n" + COSIGNATURE_TYPE + public_key).digest()[:4]
+    return c2sp_key_id(name, COSIGNATURE_TYPE, public_key)
 
 
 def sign_checkpoint(checkpoint: Checkpoint, identity: NodeIdentity) -> SignedNote:
