@@ -181,7 +181,7 @@ def measure(node: Node, gen: Generator) -> dict[str, tuple[float, float, float]]
 def _node(home: Path) -> Node:
     if (home / "card.json").exists():
         return Node(Settings(home=home))
-    return Node.init(Settings(home=home), name="search-bench", admin_password="x" * 16).node
+    return Node.init(Settings(home=home), name="search-bench", admin_password="x" * 16, country="US").node
 
 
 def _loaded(node: Node) -> int:

@@ -322,7 +322,7 @@ def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
         with console.status("initialising nodes (keys, genesis cards, databases)…"):
             for node in nodes:
                 node.init()
-                (node.home / "airrc.toml").write_text(DEMO_SETTINGS)
+                (node.home / "airrc.toml").write_text(f'country = "{node.country}"\n' + DEMO_SETTINGS)
         with console.status("exchanging cards out of band…"):
             exchange_cards(nodes)
             for node in nodes:

@@ -154,7 +154,10 @@ def exchange_cards(nodes: list[DemoNode]) -> None:
 
 @contextmanager
 def demo_nodes(base: Path) -> Iterator[list[DemoNode]]:
-    nodes = [DemoNode(name, base / name, free_port(), password=f"demo-{name}-password") for name in NAMES]
+    nodes = [
+        DemoNode(name, base / name, free_port(), password=f"demo-{name}-password", country=name[:2].upper())
+        for name in NAMES
+    ]
     try:
         yield nodes
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -228,7 +229,7 @@ class Node:
         admin_password: str | None = None,
         principals: Principals | None = None,
         role: Literal["member", "observer"] = "member",
-        country: str | None = None,
+        country: str,
     ) -> InitResult:
         """Create a new node under ``settings.home``: keys, genesis card, schema, first admin, roster.
 
@@ -237,15 +238,14 @@ class Node:
         home = settings.home
         if (home / CARD_FILE).exists() or (settings.keys_dir / "node-keys.json").exists():
             raise ConfigError(f"{home} already holds a node", code="config.already_initialised")
-        if country is not None:
-            country = check_country(country)
+        country = check_country(country)
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if country is not None:
-            settings_file = home / SETTINGS_FILE
-            existing = settings_file.read_text() if settings_file.exists() else ""
+        settings_file = home / SETTINGS_FILE
+        existing = settings_file.read_text() if settings_file.exists() else ""
+        if "country" not in tomllib.loads(existing):
             # A top-level key must precede any [table] of the file.
             write_private_file(settings_file, f'country = "{country}"\n'.encode() + existing.encode())
-            settings = settings.model_copy(update={"country": country})
+        settings = settings.model_copy(update={"country": country})
         identity = NodeIdentity.generate()
         card = make_genesis_card(
             identity, name=name, endpoints=public_urls or tuple(settings.public_urls), role=role

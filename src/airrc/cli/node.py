@@ -16,6 +16,7 @@ from rich.table import Table
 from airrc.cli._common import (
     HomeOpt,
     PasswordStdin,
+    err,
     open_node,
     out,
     read_file,
@@ -98,6 +99,12 @@ def serve(
 
     node = open_node(home)
     settings = node.settings
+    if settings.country is None:
+        err.print(
+            "warning: no country is set (country in airrc.toml, or AIRRC_COUNTRY): reports that other tools "
+            "post to the TAXII inbox without an origin country will be refused",
+            markup=False,
+        )
     # The event loop, the request thread pool and the federation worker hand work to each other; with
     # the default 5 ms GIL switch interval every hand-off can wait that long (measured in bench/hotline.py).
     sys.setswitchinterval(0.0005)
