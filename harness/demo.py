@@ -169,7 +169,17 @@ def exchange_scenario(us: DemoNode, cn: DemoNode, base: Path, console: Console) 
     """An AMBER report of an AI-enabled attack on a power grid reaches cn-demo under us-demo's policy; a RED
     one stays home. Returns the statement id of the report as cn-demo received it."""
     console.rule("[bold]exchange: an AMBER report of an AI-enabled attack on a power grid")
-    airrc("report", "policy", cn.name, "--max-tlp", "amber", "--redact", "affected_systems", home=us.home)
+    airrc(
+        "report",
+        "policy",
+        cn.name,
+        "--set",
+        "--max-tlp",
+        "amber",
+        "--redact",
+        "affected_systems",
+        home=us.home,
+    )
     path = base / "grid-report.json"
     path.write_text(json.dumps(GRID_REPORT, ensure_ascii=False), encoding="utf-8")
     key = airrc("report", "new", str(path), home=us.home).split()[1]

@@ -197,3 +197,15 @@ def test_init_asks_for_the_country_and_refuses_a_bad_one(tmp_path):
     assert bad.returncode != 0
     assert "error[config.bad_country]" in bad.stderr
     assert not (tmp_path / "b" / "card.json").exists()
+
+
+def test_ledger_checkpoint_prints_a_summary_and_the_note_on_request(homes):
+    summary = airrc("ledger", "checkpoint", home=homes["us-cli"]).stdout
+    assert "size " in summary
+    assert "signed by 2 key(s)" in summary
+    assert "\u2014" not in summary  # no raw signature lines
+    raw = airrc("ledger", "checkpoint", "--raw", home=homes["us-cli"]).stdout
+    origin, size, _root = raw.split("\n")[:3]
+    assert origin.startswith("airrc.node/us-cli/")
+    assert int(size) >= 1
+    assert raw.count("\u2014 ") == 2

@@ -4,6 +4,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from airrc.api.app import create_app
+from airrc.errors import InputError
 from airrc.store.db import utcnow
 from tests.conftest import ADMIN_PASSWORD
 
@@ -162,6 +163,31 @@ def test_metrics_count_alerts(client, node):
     assert "airrc_statements" in text
 
 
+def test_metrics_need_an_operator_or_a_monitor_account(client, node):
+    tokens = {}
+    with node.store.session() as session:
+        for name, roles in (
+            ("taxii-partner", ["observer"]),
+            ("prometheus", ["monitor"]),
+            ("bot", ["ai_system"]),
+        ):
+            principal = node.principals.add_service(session, name, roles)
+            tokens[name] = node.principals.create_token(session, principal, lifetime=timedelta(hours=1))
+    for name in ("taxii-partner", "bot"):
+        _error(
+            client.get("/metrics", headers={"authorization": f"Bearer {tokens[name]}"}), 403, "auth.forbidden"
+        )
+    scraped = client.get("/metrics", headers={"authorization": f"Bearer {tokens['prometheus']}"})
+    assert scraped.status_code == 200
+    assert "airrc_statements" in scraped.text
+    # A monitor account reads metrics and nothing else.
+    _error(
+        client.get("/api/v1/alerts", headers={"authorization": f"Bearer {tokens['prometheus']}"}),
+        403,
+        "auth.forbidden",
+    )
+
+
 def test_alerts_list_and_ack_over_api(client, node):
     with node.store.session() as session:
         alert = node.alerts.raise_alert(session, "federation.link_failing", "cn-demo unreachable")
@@ -176,3 +202,13 @@ def test_alerts_list_and_ack_over_api(client, node):
 
 def test_unknown_route_has_error_body(client):
     _error(client.get("/nope"), 404, "http.not_found")
+
+
+def test_a_bad_role_lists_the_valid_ones(node):
+    with node.store.session() as session, pytest.raises(InputError) as refused:
+        node.add_user(session, "newcomer", "a long enough password", ["dutyofficer"])
+    assert refused.value.code == "auth.bad_role"
+    assert "duty_officer" in refused.value.message
+    with node.store.session() as session, pytest.raises(InputError) as service:
+        node.principals.add_service(session, "bot2", ["approver"])
+    assert "ai_system" in service.value.message

@@ -1,6 +1,7 @@
 """Two real nodes exchange reports under a policy; RED stays home; revocation follows the report."""
 
 import json
+import sqlite3
 
 import pytest
 
@@ -14,7 +15,20 @@ def test_reports_cross_between_real_nodes_under_policy(cluster, tmp_path):
     us, cn = cluster.add("us-ex"), cluster.add("cn-ex")
     cluster.pin_all()
     cluster.start()
-    cli("report", "policy", "cn-ex", "--max-tlp", "amber", "--redact", "observables", home=us.home)
+    assert f"listening on {us.url}" in us.log.read_text()  # `airrc serve` says where it listens
+    cli("report", "policy", "cn-ex", "--set", "--max-tlp", "amber", "--redact", "observables", home=us.home)
+    # Showing never changes: options without --set are refused, and the policy stays AMBER.
+    shown = cli("report", "policy", "cn-ex", "--max-tlp", "green", home=us.home, check=False)
+    assert shown.returncode == 1
+    assert "exchange.policy_needs_set" in shown.stderr
+    current = json.loads(cli("report", "policy", "cn-ex", home=us.home).stdout)
+    assert (current["set"], current["policy"]["max_tlp"], current["policy"]["redact"]) == (
+        True,
+        "amber",
+        ["observables"],
+    )
+    (listed,) = json.loads(cli("report", "policies", home=us.home).stdout)
+    assert (listed["partner"], listed["policy"]["max_tlp"]) == ("cn-ex", "amber")
     amber, red, bad = tmp_path / "amber.json", tmp_path / "red.json", tmp_path / "bad.json"
     amber.write_text(json.dumps(grid_report()))
     red.write_text(json.dumps(grid_report(tlp="red")))
@@ -34,6 +48,13 @@ def test_reports_cross_between_real_nodes_under_policy(cluster, tmp_path):
         return json.loads(cli("report", "list", "--origin", "us-ex", "--json", home=cn.home).stdout)
 
     wait_until(lambda: len(received()) == 1, what="the report at cn")
+    # The policy in force was itself a signed statement to cn: both sides hold it.
+    with sqlite3.connect(cn.home / "node.db") as db:
+        policies = [
+            json.loads(row[0])
+            for row in db.execute("SELECT data FROM statements WHERE kind = 'exchange.policy'")
+        ]
+    assert [p["statement"]["body"]["policy"]["max_tlp"] for p in policies] == ["amber"]
     (row,) = received()
     assert row["tlp"] == "amber"
     assert "observables" not in row["report"]

@@ -125,3 +125,13 @@ def test_bad_fields_are_refused_with_codes(format_id, fields, code):
     with pytest.raises(HotlineFormatError) as err:
         validate_fields(load_formats(), format_id, fields)
     assert err.value.code == code
+
+
+def test_refusals_teach_the_valid_values():
+    catalog = load_formats()
+    with pytest.raises(HotlineFormatError) as sector:
+        validate_fields(catalog, "CI_ATTACK_NOTICE", {**SAMPLES["CI_ATTACK_NOTICE"], "sector": "power"})
+    assert "energy_power_grid" in sector.value.message
+    with pytest.raises(HotlineFormatError) as field:
+        validate_fields(catalog, "LINK_TEST", {"sequence": 1, "extra": 2})
+    assert "sequence" in field.value.message.split("fields:")[1]

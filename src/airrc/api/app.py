@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Path, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, generate_latest
@@ -36,8 +36,8 @@ from airrc.ledger import routes as ledger_routes
 from airrc.media import routes as media_routes
 from airrc.node import Node
 from airrc.principals import web as principals_web
-from airrc.principals.accounts import TokenRow
-from airrc.principals.web import AdminDep, CurrentPrincipal, SessionDep, WatchOfficerDep
+from airrc.principals.accounts import AuthenticatedPrincipal, TokenRow
+from airrc.principals.web import AdminDep, CurrentPrincipal, SessionDep, WatchOfficerDep, require_roles
 from airrc.routing import BodyRefused, BoundedJSONRoute, RowId
 from airrc.standards import routes as standards_routes
 from airrc.statements import parse_signed_statement, verify_statement
@@ -372,6 +372,11 @@ def _error_answer(
     return error_response(status, code, message, headers)
 
 
+MetricsReaderDep = Annotated[
+    AuthenticatedPrincipal, Depends(require_roles("admin", "duty_officer", "monitor"))
+]
+
+
 def _challenge(request: Request) -> dict[str, str]:
     if request.url.path.startswith("/taxii2/"):
         return {"www-authenticate": 'Basic realm="airrc TAXII", charset="UTF-8", Bearer'}
@@ -458,7 +463,8 @@ def create_app(node: Node, *, background: bool = False) -> FastAPI:
         return {"status": "ok", "name": node.name, "id": node.id, "version": __version__}
 
     @app.get("/metrics", tags=["node"])
-    def metrics(_: CurrentPrincipal) -> Response:
+    def metrics(_: MetricsReaderDep) -> Response:
+        """Link, outbox, hotline and alert state: operators and ``monitor`` scrape accounts only."""
         return Response(generate_latest(registry), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     app.include_router(_routes())

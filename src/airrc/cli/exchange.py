@@ -168,35 +168,74 @@ def report_show(report: Annotated[str, typer.Argument()], home: HomeOpt = None) 
 @report_app.command("policy")
 def report_policy(
     partner: Annotated[str, typer.Argument(help="Peer name or id.")],
-    max_tlp: Annotated[str, typer.Option("--max-tlp")] = "green",
+    set_: Annotated[
+        bool, typer.Option("--set", help="Replace the policy with the options given (without: show it).")
+    ] = False,
+    max_tlp: Annotated[
+        str | None, typer.Option("--max-tlp", help="clear, green (default), amber or amber+strict.")
+    ] = None,
     category: Annotated[
         list[str] | None, typer.Option("--category", help="Allowed; repeat. Default all.")
     ] = None,
     redact: Annotated[list[str] | None, typer.Option("--redact", help="A field never sent; repeat.")] = None,
-    scrub_pii: Annotated[bool, typer.Option("--scrub-pii/--no-scrub-pii")] = True,
+    scrub_pii: Annotated[
+        bool | None, typer.Option("--scrub-pii/--no-scrub-pii", help="Default: scrub.")
+    ] = None,
     home: HomeOpt = None,
 ) -> None:
-    """Set what a partner may receive."""
+    """Show what a partner may receive; with --set, replace it (a logged statement to that partner)."""
     from pydantic import ValidationError
 
     from airrc.exchange.policy import PartnerPolicy
 
     node = open_node(home)
+    if not set_:
+        if max_tlp is not None or category or redact or scrub_pii is not None:
+            raise InputError(
+                "showing a policy never changes it: add --set to replace it", code="exchange.policy_needs_set"
+            )
+        with node.store.read_session() as session:
+            card, current = node.exchange.policy(session, partner)
+        shown = (current or PartnerPolicy()).model_dump(mode="json")
+        dump_json({"partner": card.name, "partner_id": card.id, "set": current is not None, "policy": shown})
+        return
     try:
         policy = PartnerPolicy.model_validate(
             {
-                "max_tlp": max_tlp,
+                "max_tlp": (max_tlp or "green").lower(),
                 "categories": tuple(category) if category else None,
                 "redact": tuple(redact or ()),
-                "scrub_pii": scrub_pii,
+                "scrub_pii": scrub_pii is not False,
             }
         )
     except ValidationError as exc:
-        err0 = exc.errors()[0]
-        raise InputError(f"{err0['loc'][0]}: {err0['msg']}", code="exchange.bad_policy") from exc
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise InputError(problems, code="exchange.bad_policy") from exc
     with node.store.session() as session:
         card = node.exchange.set_policy(session, partner, policy)
-    out.print(f"policy for {card.name}: up to TLP:{max_tlp.upper()}")
+    out.print(f"policy for {card.name}: up to TLP:{policy.max_tlp.upper()}")
+
+
+@report_app.command("policies")
+def report_policies(home: HomeOpt = None) -> None:
+    """Every partner and the policy in force toward it (the default where none was set)."""
+    from airrc.exchange.policy import PartnerPolicy
+
+    node = open_node(home)
+    with node.store.read_session() as session:
+        policies = node.exchange.policies(session)
+        peers = node.trust.peers(session)
+    dump_json(
+        [
+            {
+                "partner": card.name,
+                "partner_id": card.id,
+                "set": card.id in policies,
+                "policy": policies.get(card.id, PartnerPolicy()).model_dump(mode="json"),
+            }
+            for card in peers
+        ]
+    )
 
 
 @stix_app.command("export")

@@ -49,12 +49,24 @@ def ledger_status(home: HomeOpt = None) -> None:
 
 
 @ledger_app.command("checkpoint")
-def ledger_checkpoint(home: HomeOpt = None) -> None:
+def ledger_checkpoint(
+    raw: Annotated[bool, typer.Option("--raw", help="Print the signed note itself (C2SP format).")] = False,
+    home: HomeOpt = None,
+) -> None:
     """Sign a checkpoint of the current tree now (the server also does so periodically)."""
+    from airrc.ledger.checkpoint import parse_checkpoint_text
+
     node = open_node(home)
     with node.store.session() as session:
         note = node.ledger.checkpoint(session)
-    sys.stdout.write(note.serialise())
+    if raw:
+        sys.stdout.write(note.serialise())
+        return
+    checkpoint = parse_checkpoint_text(note.text)
+    out.print(f"checkpoint of [bold]{checkpoint.origin}[/bold]", highlight=False)
+    out.print(f"size {checkpoint.size}, root {base64.b64encode(checkpoint.root).decode()}", highlight=False)
+    signers = ", ".join(f"{s.name} ({s.key_id.hex()})" for s in note.signatures)
+    out.print(f"signed by {len(note.signatures)} key(s): {signers} (Ed25519, ML-DSA-65); --raw for the note")
 
 
 @ledger_app.command("verify")

@@ -105,13 +105,22 @@ def serve(
             "post to the TAXII inbox without an origin country will be refused",
             markup=False,
         )
+    bind_host = host or settings.bind_host
+    bind_port = port if port is not None else settings.bind_port
+    shown = f"[{bind_host}]" if ":" in bind_host else bind_host
+    out.print(
+        f"airrc node [bold]{node.name}[/bold] listening on http://{shown}:{bind_port} "
+        f"(REST /api/v1, TAXII /taxii2/, peers /federation/v1, ledger /ledger/v1)",
+        highlight=False,
+    )
+    sys.stdout.flush()  # a log file is block-buffered: the operator must see this line now
     # The event loop, the request thread pool and the federation worker hand work to each other; with
     # the default 5 ms GIL switch interval every hand-off can wait that long (measured in bench/hotline.py).
     sys.setswitchinterval(0.0005)
     uvicorn.run(
         create_app(node, background=True),
-        host=host or settings.bind_host,
-        port=port if port is not None else settings.bind_port,
+        host=bind_host,
+        port=bind_port,
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=5,

@@ -38,7 +38,7 @@ from airrc.store.db import utcnow
 from airrc.store.statements import Draft, StatementLog
 from airrc.trust.peers import TrustStore
 
-__all__ = ["ExchangeBody", "ExchangeService", "ReportRow", "SearchQuery"]
+__all__ = ["ExchangeBody", "ExchangeService", "PolicyBody", "ReportRow", "SearchQuery"]
 
 
 @register_kind("exchange.report", description="a report of malicious AI use, one statement per audience")
@@ -51,6 +51,18 @@ class ExchangeBody(BaseModel):
     report: dict[str, Any] | None = None
     sealed: SealedBody | None = None
     reason: str | None = Field(default=None, max_length=2000)
+
+
+@register_kind(
+    "exchange.policy",
+    description="what this node shares with one partner from now on; addressed to that partner, so both "
+    "sides can prove which policy was in force when a report was shared",
+)
+class PolicyBody(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    partner: str = Field(pattern=r"^[0-9a-f]{64}$")
+    policy: PartnerPolicy
 
 
 @dataclass(frozen=True)
@@ -98,14 +110,31 @@ class ExchangeService:
         return report.model_copy(update={"share_with": ids})
 
     def set_policy(self, session: Session, partner: str, policy: PartnerPolicy) -> NodeCard:
+        """Replace the policy toward ``partner``; a change is an ``exchange.policy`` statement to that
+        partner, logged and delivered in this transaction (setting the same policy again issues nothing)."""
         card = self._partner(session, partner)
         row = session.get(PolicyRow, card.id)
         text = policy.model_dump_json()
+        if row is not None and PartnerPolicy.model_validate_json(row.policy) == policy:
+            return card
         if row is None:
             session.add(PolicyRow(partner_id=card.id, policy=text, updated_at=utcnow()))
         else:
             row.policy, row.updated_at = text, utcnow()
+        self.statements.issue(
+            session,
+            kind="exchange.policy",
+            audience=[card.id],
+            tlp="amber",
+            body=PolicyBody(partner=card.id, policy=policy).model_dump(mode="json"),
+        )
         return card
+
+    def policy(self, session: Session, partner: str) -> tuple[NodeCard, PartnerPolicy | None]:
+        """The partner and the policy set for it (``None``: never set, the default applies)."""
+        card = self._partner(session, partner)
+        row = session.get(PolicyRow, card.id)
+        return card, PartnerPolicy.model_validate_json(row.policy) if row is not None else None
 
     def policies(self, session: Session) -> dict[str, PartnerPolicy]:
         return {

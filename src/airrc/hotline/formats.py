@@ -164,7 +164,7 @@ def _check_value(name: str, spec: FieldSpec, value: Any, catalog: FormatCatalog)
         return value
     if spec.type == "sector":
         if not isinstance(value, str) or value not in catalog.sectors:
-            raise bad("must be a sector id")
+            raise bad(f"must be a sector id: {', '.join(sorted(catalog.sectors))}")
         return value
     if spec.type == "country":
         if not isinstance(value, str):
@@ -220,7 +220,8 @@ def validate_fields(catalog: FormatCatalog, format_id: str, fields: dict[str, An
     unknown = set(fields) - set(fmt.fields)
     if unknown:
         raise HotlineFormatError(
-            f"{format_id} has no field {sorted(unknown)[0]}", code="hotline.unknown_field"
+            f"{format_id} has no field {sorted(unknown)[0]}; its fields: {', '.join(fmt.fields)}",
+            code="hotline.unknown_field",
         )
     checked: dict[str, Any] = {}
     for name, spec in fmt.fields.items():

@@ -46,12 +46,15 @@ __all__ = [
     "TokenRow",
 ]
 
-Role = Literal["admin", "duty_officer", "analyst", "evaluator", "approver", "observer", "ai_system"]
+Role = Literal[
+    "admin", "duty_officer", "analyst", "evaluator", "approver", "observer", "ai_system", "monitor"
+]
 HUMAN_ROLES: frozenset[str] = frozenset(
     {"admin", "duty_officer", "analyst", "evaluator", "approver", "observer"}
 )
-# AI systems may request and read, never approve, acknowledge or administer.
-SERVICE_ROLES: frozenset[str] = frozenset({"ai_system", "analyst", "observer"})
+# AI systems may request and read, never approve, acknowledge or administer. ``monitor`` only scrapes
+# /metrics (a Prometheus service account), which no partner's reader token may do.
+SERVICE_ROLES: frozenset[str] = frozenset({"ai_system", "analyst", "observer", "monitor"})
 ALL_ROLES: frozenset[str] = frozenset(get_args(Role))
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 MIN_PASSWORD = 12
@@ -379,10 +382,16 @@ def _check_roles(roles: Iterable[str], allowed: frozenset[str], what: str) -> fr
         raise InputError(f"a {what} needs at least one role", code="auth.bad_role")
     unknown = role_set - ALL_ROLES
     if unknown:
-        raise InputError(f"unknown role(s): {', '.join(sorted(unknown))}", code="auth.bad_role")
+        raise InputError(
+            f"unknown role(s): {', '.join(sorted(unknown))}; a {what} may hold: {', '.join(sorted(allowed))}",
+            code="auth.bad_role",
+        )
     refused = role_set - allowed
     if refused:
-        raise InputError(f"a {what} may not hold: {', '.join(sorted(refused))}", code="auth.bad_role")
+        raise InputError(
+            f"a {what} may not hold: {', '.join(sorted(refused))}; it may hold: {', '.join(sorted(allowed))}",
+            code="auth.bad_role",
+        )
     return role_set
 
 
