@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -19,6 +19,10 @@ from airrc.cli._common import (
     read_json,
 )
 from airrc.errors import InputError
+
+if TYPE_CHECKING:
+    from airrc.crypto.trust import NodeCard
+    from airrc.exchange.policy import PartnerPolicy
 
 report_app = typer.Typer(no_args_is_help=True, help="Reports of malicious AI use shared with partners.")
 stix_app = typer.Typer(no_args_is_help=True, help="STIX 2.1 bundles in and out.")
@@ -196,8 +200,7 @@ def report_policy(
             )
         with node.store.read_session() as session:
             card, current = node.exchange.policy(session, partner)
-        shown = (current or PartnerPolicy()).model_dump(mode="json")
-        dump_json({"partner": card.name, "partner_id": card.id, "set": current is not None, "policy": shown})
+        dump_json(_policy_json(card, current))
         return
     try:
         policy = PartnerPolicy.model_validate(
@@ -219,23 +222,19 @@ def report_policy(
 @report_app.command("policies")
 def report_policies(home: HomeOpt = None) -> None:
     """Every partner and the policy in force toward it (the default where none was set)."""
-    from airrc.exchange.policy import PartnerPolicy
-
     node = open_node(home)
     with node.store.read_session() as session:
         policies = node.exchange.policies(session)
         peers = node.trust.peers(session)
-    dump_json(
-        [
-            {
-                "partner": card.name,
-                "partner_id": card.id,
-                "set": card.id in policies,
-                "policy": policies.get(card.id, PartnerPolicy()).model_dump(mode="json"),
-            }
-            for card in peers
-        ]
-    )
+    dump_json([_policy_json(card, policies.get(card.id)) for card in peers])
+
+
+def _policy_json(card: NodeCard, policy: PartnerPolicy | None) -> dict[str, Any]:
+    """A partner's policy as shown: the default where none was set, and whether one was."""
+    from airrc.exchange.policy import PartnerPolicy
+
+    shown = (policy or PartnerPolicy()).model_dump(mode="json")
+    return {"partner": card.name, "partner_id": card.id, "set": policy is not None, "policy": shown}
 
 
 @stix_app.command("export")

@@ -255,29 +255,26 @@ def sign_response(
     """Headers that sign a response and bind it to the request it answers."""
     request = _Request(request_method.upper(), request_url, _Headers(request_headers))
     response = _Response(status, _Headers([("content-type", content_type)]), request)
-    covered = RESPONSE_COMPONENTS if "signature-input" in request.headers else UNBOUND_RESPONSE_COMPONENTS
-    try:
-        _signer(key).sign(
-            response,
-            key_id=key_id,
-            created=now or datetime.now(UTC),
-            label=LABEL,
-            tag=TAG,
-            covered_component_ids=covered,
-            body=body,
-        )
-    except (HTTPMessageSignaturesException, ValueError, KeyError):
-        # A request field the library cannot serialise as a component: sign what can be covered.
+    bound = "signature-input" in request.headers
+    # A request field the library cannot serialise as a component: the answer covers what can be covered.
+    for covered in (
+        (RESPONSE_COMPONENTS, UNBOUND_RESPONSE_COMPONENTS) if bound else (UNBOUND_RESPONSE_COMPONENTS,)
+    ):
         response = _Response(status, _Headers([("content-type", content_type)]), request)
-        _signer(key).sign(
-            response,
-            key_id=key_id,
-            created=now or datetime.now(UTC),
-            label=LABEL,
-            tag=TAG,
-            covered_component_ids=UNBOUND_RESPONSE_COMPONENTS,
-            body=body,
-        )
+        try:
+            _signer(key).sign(
+                response,
+                key_id=key_id,
+                created=now or datetime.now(UTC),
+                label=LABEL,
+                tag=TAG,
+                covered_component_ids=covered,
+                body=body,
+            )
+            break
+        except (HTTPMessageSignaturesException, ValueError, KeyError):
+            if covered is UNBOUND_RESPONSE_COMPONENTS:
+                raise
     return dict(response.headers.items())
 
 
