@@ -92,6 +92,17 @@ def test_a_report_reaches_each_partner_as_its_policy_allows(net: Net) -> None:
             ExchangeBody.model_validate(stored.signed(max_bytes=1 << 20).statement.body).sealed,
         )
     assert opened == {"reason": "retracted after review by [name], [email]"}
+    # Withdrawn in every TAXII collection on both sides: a new version of the report with revoked: true.
+    with us.store.read_session() as s:
+        sent = _latest_report(us, s, us.taxii.collection_id("view", cn.id))
+        exported = us.exchange.export_stix(s, str(key))
+    with cn.store.read_session() as s:
+        got = _latest_report(cn, s, cn.taxii.collection_id("from", us.id))
+    for obj in (sent, got):
+        assert obj["revoked"] is True
+        assert obj["modified"] > obj["created"]
+    (report_object,) = [o for o in exported["objects"] if o["type"] == "report"]
+    assert report_object["revoked"] is True
     with us.store.session() as s, pytest.raises(NotFound) as unknown:
         us.exchange.revoke(s, "00000000-0000-4000-8000-000000000000", "x")
     assert unknown.value.code == "exchange.unknown_report"
@@ -209,3 +220,19 @@ def test_a_bad_report_stores_nothing(net: Net) -> None:
     assert refused.value.code == "exchange.bad_observable"
     with us.store.read_session() as s:
         assert s.scalar(select(ReportRow)) is None
+
+
+def _latest_report(node, session, collection_id):
+    import json
+
+    from airrc.exchange.collections import TaxiiObject
+
+    rows = session.scalars(
+        select(TaxiiObject).where(
+            TaxiiObject.collection_id == collection_id,
+            TaxiiObject.type == "report",
+            TaxiiObject.is_last.is_(True),
+        )
+    ).all()
+    (row,) = rows
+    return json.loads(row.data)

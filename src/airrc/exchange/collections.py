@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -142,6 +142,30 @@ class TaxiiStore:
             stored += batch
             self._mark_first_and_last(session, collection_id, sorted(set(batch)))
         return stored
+
+    def revoke(self, session: Session, collection_id: str, object_id: str, *, at: datetime) -> bool:
+        """Store a new version of an object with ``revoked: true`` (STIX 2.1 §3.6), so TAXII readers that
+        already hold it see the withdrawal; False when the collection never held the object."""
+        latest = session.scalar(
+            select(TaxiiObject).where(
+                TaxiiObject.collection_id == collection_id,
+                TaxiiObject.object_id == object_id,
+                TaxiiObject.is_last.is_(True),
+            )
+        )
+        if latest is None:
+            return False
+        obj = json.loads(latest.data)
+        if obj.get("revoked") is True:
+            return True
+        previous = datetime.fromisoformat(version_of(obj).replace("Z", "+00:00"))
+        # A version must be later than the one it replaces, even on a clock that went back.
+        moment = max(at, previous + timedelta(milliseconds=1))
+        modified = (
+            moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+        )
+        self.add(session, collection_id, [{**obj, "revoked": True, "modified": modified}])
+        return True
 
     def _mark_first_and_last(self, session: Session, collection_id: str, object_ids: list[str]) -> None:
         """Objects that got a new version: recompute which of their versions is first and which last."""

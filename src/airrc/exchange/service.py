@@ -287,6 +287,7 @@ class ExchangeService:
             author_name=author_name,
             published=row.published_at or row.created_at,
             modified=row.updated_at,
+            revoked=row.status == "revoked",
         )
 
     def export_stix(self, session: Session, key_or_id: str, *, partner: str | None = None) -> dict[str, Any]:
@@ -368,6 +369,13 @@ class ExchangeService:
             drafts.append(Draft(kind="exchange.report", audience=[partner], body=body, tlp=tlp))
         signed = self.statements.issue_many(session, drafts)
         row.status, row.updated_at = "revoked", utcnow()
+        for partner in partners:
+            self.taxii.revoke(
+                session,
+                self.taxii.collection_id("view", partner),
+                f"report--{row.report_id}",
+                at=row.updated_at,
+            )
         return [s.statement.id for s in signed]
 
     # -- what partners send (a StatementLog hook) --------------------------------------------------------------
@@ -392,6 +400,12 @@ class ExchangeService:
                 raise ExchangeError("a sealed revocation holds only its reason", code="exchange.malformed")
             if row is not None:
                 row.status, row.updated_at = "revoked", utcnow()
+                self.taxii.revoke(
+                    session,
+                    self.taxii.collection_id("from", st.issuer),
+                    f"report--{body.report_id}",
+                    at=st.issued_at_datetime,
+                )
             return
         doc = opened if opened is not None else body.report
         report = parse_report(doc, received=True)

@@ -122,8 +122,10 @@ def report_to_bundle(
     author_name: str,
     published: datetime,
     modified: datetime,
+    revoked: bool = False,
 ) -> dict[str, Any]:
-    """A STIX 2.1 bundle of one report version (``view``: what a partner may see, when exporting for one)."""
+    """A STIX 2.1 bundle of one report version (``view``: what a partner may see, when exporting for one);
+    a withdrawn report's ``report`` object carries ``revoked: true``."""
     doc = view if view is not None else report.to_json()
     created = _stamp(published)
     changed = _stamp(max(modified, published))
@@ -228,6 +230,7 @@ def report_to_bundle(
             "labels": _labels(report, doc),
             "object_refs": [*refs, note_id],
             "extensions": {EXTENSION_ID: extension},
+            **({"revoked": True} if revoked else {}),
             **common,
         }
     )
