@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
@@ -106,6 +107,10 @@ class Settings(BaseSettings):
     http_body_timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
     http_max_connections: int = Field(default=1000, ge=8, le=100_000)
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    # Received reports at or above this severity, in a watched sector (none listed: every sector), raise
+    # an `exchange.watched_report` alert that names the command opening a hotline channel from it.
+    watch_severity: Literal["low", "medium", "high", "critical"] = "high"
+    watch_sectors: list[str] = Field(default_factory=list, max_length=100)
     alert_webhook_url: str | None = None
     alert_command: list[str] | None = None
     dev: bool = False

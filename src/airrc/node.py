@@ -136,6 +136,8 @@ class Node:
                 ),
                 roster=tuple(settings.hotline.roster),
                 max_statement_bytes=settings.limits.max_statement_bytes,
+                # Exchange is built after the hotline; the lookup is read when a channel opens.
+                report_reference=lambda session, ref: self.exchange.hotline_reference(session, ref),  # noqa: PLW0108
             )
         )
         self.received.register(HotlineService.RECEIVED_KINDS, self.hotline.receive)
@@ -149,6 +151,8 @@ class Node:
             trust=self.trust,
             alerts=self.alerts,
             max_statement_bytes=settings.limits.max_statement_bytes,
+            watch_severity=settings.watch_severity,
+            watch_sectors=tuple(settings.watch_sectors),
         )
         self.received.register(ExchangeService.RECEIVED_KINDS, self.exchange.receive)
         self.standards = StandardsService(

@@ -236,3 +236,41 @@ def _latest_report(node, session, collection_id):
     ).all()
     (row,) = rows
     return json.loads(row.data)
+
+
+def test_a_watched_report_alerts_and_opens_a_hotline_channel_until_revoked(net: Net) -> None:
+    us, cn = net.nodes["us"], net.nodes["cn"]
+    _policies(net, cn=PartnerPolicy(max_tlp="amber"))
+    key = _create(us, grid_report(severity="critical"))
+    draft = _create(us, grid_report(severity="low"))
+    _publish(us, key)
+    net.relay()
+    with cn.store.read_session() as s:
+        (row,) = cn.exchange.search(s, SearchQuery())
+        alerts = [a for a in cn.alerts.list(s) if a.code == "exchange.watched_report"]
+    (alert,) = alerts
+    assert alert.severity == "critical"
+    assert f"airrc hotline open us --report {row.report_id}" in alert.message
+    # The stable report id (and the key) open a channel that refers to the statement that brought it.
+    with cn.store.session() as s:
+        channel = cn.hotline.open_channel(s, ["us"], report=row.report_id)
+        assert channel.report == row.statement_id
+        assert cn.hotline.open_channel(s, ["us"], report=str(row.key)).report == row.statement_id
+    with us.store.session() as s:
+        (share,) = us.exchange.shares(s, key)
+        assert us.hotline.open_channel(s, ["cn"], report=row.report_id).report == share["statement"]
+        with pytest.raises(Error) as unpublished:
+            us.hotline.open_channel(s, ["cn"], report=str(draft))
+        assert unpublished.value.code == "exchange.not_published"
+    with us.store.session() as s:
+        us.exchange.revoke(s, str(key), "withdrawn")
+    net.relay()
+    for node, peer in ((us, "cn"), (cn, "us")):
+        with node.store.session() as s, pytest.raises(Conflict) as revoked:
+            node.hotline.open_channel(s, [peer], report=row.report_id)
+        assert revoked.value.code == "exchange.revoked"
+    # A low-severity report is not watched.
+    _publish(us, draft)
+    net.relay()
+    with cn.store.read_session() as s:
+        assert len([a for a in cn.alerts.list(s) if a.code == "exchange.watched_report"]) == 1

@@ -77,7 +77,8 @@ def _print_message(view: dict[str, Any], languages: tuple[str, ...]) -> None:
 def hotline_open(
     peers: Annotated[list[str], typer.Argument(help="Peer names or ids to open the channel with.")],
     report: Annotated[
-        str | None, typer.Option("--report", help="Open from an exchange report (its statement id).")
+        str | None,
+        typer.Option("--report", help="Open from an exchange report: its report id, key or statement id."),
     ] = None,
     home: HomeOpt = None,
 ) -> None:

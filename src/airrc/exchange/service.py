@@ -72,6 +72,9 @@ class PublishResult:
     statements: list[str]
 
 
+SEVERITY_ORDER = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+
+
 class ExchangeService:
     # The kinds this mechanism reads when a peer sends them (registered with the received dispatcher).
     RECEIVED_KINDS = ("exchange.report",)
@@ -87,6 +90,8 @@ class ExchangeService:
         trust: TrustStore,
         alerts: Alerts,
         max_statement_bytes: int,
+        watch_severity: str = "high",
+        watch_sectors: tuple[str, ...] = (),
     ) -> None:
         self.node_id = node_id
         self.node_name = node_name
@@ -96,6 +101,8 @@ class ExchangeService:
         self.trust = trust
         self.alerts = alerts
         self.max_statement_bytes = max_statement_bytes
+        self.watch_severity = watch_severity
+        self.watch_sectors = frozenset(watch_sectors)
 
     # -- policies ------------------------------------------------------------------------------------------
 
@@ -422,7 +429,9 @@ class ExchangeService:
         for name, value in self._columns(report, now, doc).items():
             setattr(row, name, value)
         row.version, row.status, row.published_at = report.version, "published", st.issued_at_datetime
+        row.statement_id = st.id
         session.flush()
+        self._watch(session, row, report, st.issuer)
         self._index(session, row, report)
         self.taxii.add(
             session,
@@ -432,6 +441,51 @@ class ExchangeService:
             ],
         )
         correlate(session, row, report)
+
+    def _watch(self, session: Session, row: ReportRow, report: Report, issuer: str) -> None:
+        watched = not self.watch_sectors or bool(self.watch_sectors & set(report.sectors))
+        if not watched or SEVERITY_ORDER[report.severity] < SEVERITY_ORDER[self.watch_severity]:
+            return
+        peer = self.trust.current(session, issuer).name
+        title = report.title.en or report.title.zh or report.report_id
+        self.alerts.raise_alert(
+            session,
+            "exchange.watched_report",
+            f"{report.severity} report from {peer} ({', '.join(report.sectors) or 'no sector'}): {title}"
+            f" — open a hotline channel: airrc hotline open {peer} --report {report.report_id}",
+            severity="critical" if report.severity == "critical" else "warning",
+            peer=peer,
+            report_id=report.report_id,
+            version=report.version,
+            sectors=list(report.sectors),
+        )
+
+    def hotline_reference(self, session: Session, ref: str) -> str:
+        """The exchange.report statement a hotline channel opened from ``ref`` refers to: ``ref`` is that
+        statement's id, a report's stable id or its key. A revoked or never shared report opens nothing."""
+        row = session.scalar(select(ReportRow).where(ReportRow.statement_id == ref))
+        if row is None:
+            shared = session.scalar(select(ShareRow).where(ShareRow.statement_id == ref))
+            row = session.get(ReportRow, shared.report_key) if shared is not None else self.get(session, ref)
+        if row is None:
+            raise NotFound(f"no report {ref}", code="exchange.unknown_report")
+        if row.status == "revoked":
+            raise Conflict(
+                f"report {row.report_id} is revoked and cannot open a hotline channel",
+                code="exchange.revoked",
+            )
+        if not row.local and row.statement_id is not None:
+            return row.statement_id
+        latest = session.scalar(
+            select(ShareRow.statement_id)
+            .where(ShareRow.report_key == row.key)
+            .order_by(ShareRow.version.desc(), ShareRow.shared_at.desc())
+        )
+        if latest is None:
+            raise ExchangeError(
+                f"report {row.report_id} was never shared: publish it first", code="exchange.not_published"
+            )
+        return latest
 
     def shares(self, session: Session, key: int) -> list[dict[str, Any]]:
         """Which partner got which version of one of our reports, and in which statement."""

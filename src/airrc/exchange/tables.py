@@ -31,6 +31,7 @@ class ReportRow(Base):
         UniqueConstraint("origin", "report_id", name="uq_exchange_origin_report"),
         Index("ix_exchange_reports_updated", "updated_at"),
         Index("ix_exchange_reports_status_tlp", "status", "tlp"),
+        Index("ix_exchange_reports_statement", "statement_id"),
     )
 
     key: Mapped[int] = mapped_column(
@@ -48,6 +49,9 @@ class ReportRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A received report: the exchange.report statement that brought its current version (what a hotline
+    # channel opened from it refers to).
+    statement_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
     def report(self) -> Report:
         return parse_report(json.loads(self.data), received=not self.local)

@@ -44,6 +44,8 @@ def open_channel(
         raise HotlineError("a channel needs at least one peer", code="hotline.no_participants")
     if len(ids) > MAX_PARTICIPANTS:
         raise HotlineError(f"a channel has at most {MAX_PARTICIPANTS} participants", code="hotline.too_many")
+    if report is not None and ctx.report_reference is not None:
+        report = ctx.report_reference(session, report)
     if report is not None:
         found = session.scalar(select(StatementRow.kind).where(StatementRow.statement_id == report))
         if found != "exchange.report":

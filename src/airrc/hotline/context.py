@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
 
 from airrc.alerts import Alerts
 from airrc.config import RosterLevel
@@ -31,3 +33,6 @@ class HotlineContext:
     windows: AckWindows
     roster: Sequence[RosterLevel]
     max_statement_bytes: int
+    # What a channel opened "from a report" refers to (the node wires exchange's lookup: a statement id,
+    # a stable report id or a key; refuses revoked reports). Without it, only exchange.report statement ids.
+    report_reference: Callable[[Session, str], str] | None = None
