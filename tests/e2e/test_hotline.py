@@ -92,6 +92,13 @@ def test_flash_notice_escalates_is_acknowledged_and_both_transcripts_verify(clus
     message_id = _send(us, channel_id)
     wait_until(lambda: [m["id"] for m in _inbox(cn)] == [message_id], what="the notice at cn")
     received = _inbox(cn)[0]
+    # Names, not ids: the sender and the waiting node are named.
+    assert received["sender_name"] == "us-hot"
+    assert [w["node_name"] for w in received["awaiting"]] == ["cn-hot"]
+    plain = cli("hotline", "inbox", home=cn.home).stdout
+    assert "from us-hot" in plain
+    assert "cn-hot: " in plain
+    assert received["sender"][:16] not in plain
     assert "Energy and power grid" in received["rendered"]["en"]
     assert "能源与电网" in received["rendered"]["zh"]
     wait_until(lambda: _state(us, message_id)["delivered_at"] is not None, what="cn's receipt at us")

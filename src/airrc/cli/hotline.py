@@ -60,14 +60,26 @@ def _parse_fields(items: list[str]) -> dict[str, object]:
     return fields
 
 
+def _with_names(view: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """The message view with node names next to node ids (ids stay, for scripts and on request)."""
+
+    def name(node_id: str) -> str:
+        return names.get(node_id, node_id[:16] + "…")
+
+    return {
+        **view,
+        "sender_name": name(view["sender"]),
+        "awaiting": [{**wait, "node_name": name(wait["node"])} for wait in view["awaiting"]],
+    }
+
+
 def _print_message(view: dict[str, Any], languages: tuple[str, ...]) -> None:
-    head = f"[bold]{view['id']}[/bold]  {view['precedence']} {view['format']}  from {view['sender'][:16]}…"
+    head = f"[bold]{view['id']}[/bold]  {view['precedence']} {view['format']}  from {view['sender_name']}"
     out.print(head + f"  #{view['channel_seq']}  {view['issued_at']}")
     for lang in languages:
         out.print(view["rendered"][lang], markup=False, highlight=False)
     for wait in view["awaiting"]:
-        who = "us" if not view["outgoing"] else wait["node"][:16] + "…"
-        line = f"  {who}: {wait['state']}, deadline {wait['deadline']}"
+        line = f"  {wait['node_name']}: {wait['state']}, deadline {wait['deadline']}"
         if wait["acknowledged_by"]:
             line += f", acknowledged by {wait['acknowledged_by']} at {wait['acknowledged_at']}"
         out.print(line, markup=False, highlight=False)
@@ -130,8 +142,9 @@ def hotline_inbox(
     node = open_node(home)
     languages = parse_languages(lang)
     with node.store.read_session() as session:
+        names = node.names(session)
         views = [
-            v.to_json(node.hotline.catalog, languages)
+            _with_names(v.to_json(node.hotline.catalog, languages), names)
             for v in node.hotline.inbox(session, include_acknowledged=all_)
         ]
     if as_json:
@@ -181,10 +194,15 @@ def hotline_show(
                 "state": channel.state,
                 "participants": [names.get(m, m) for m in channel.members],
                 "report": channel.report,
-                "messages": [m.to_json(catalog, languages) for m in node.hotline.messages(session, target)],
+                "messages": [
+                    _with_names(m.to_json(catalog, languages), names)
+                    for m in node.hotline.messages(session, target)
+                ],
             }
         else:
-            doc = {"messages": [node.hotline.message(session, target).to_json(catalog, languages)]}
+            names = node.names(session)
+            message = node.hotline.message(session, target).to_json(catalog, languages)
+            doc = {"messages": [_with_names(message, names)]}
     if as_json:
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
         return
