@@ -38,6 +38,14 @@ def test_reports_over_the_api(make_node):
     assert stix["type"] == "bundle"
     listed = client.get("/exchange/v1/reports?sector=energy_power_grid", headers=h).json()
     assert [r["key"] for r in listed["reports"]] == [key]
+    # TLP in any case; an unknown filter value is refused listing the valid ones (not an empty page).
+    amber = client.get("/exchange/v1/reports?tlp=AMBER", headers=h).json()
+    assert [r["key"] for r in amber["reports"]] == [key]
+    for query, valid in (("sector=power", "energy_power_grid"), ("tlp=orange", "amber+strict")):
+        refused = client.get(f"/exchange/v1/reports?{query}", headers=h)
+        assert refused.status_code == 400
+        assert refused.json()["error"]["code"] == "exchange.bad_query"
+        assert valid in refused.json()["error"]["message"]
     assert client.get("/exchange/v1/atlas?q=deepfake", headers=h).json()
 
     bad = client.post(

@@ -133,7 +133,7 @@ def report_list(
     with node.store.read_session() as session:
         names = node.names(session)
         origin_id = next((i for i, n in names.items() if n == origin), origin)
-        query = SearchQuery(
+        query = SearchQuery.checked(
             category=category,
             sector=sector,
             technique=technique,

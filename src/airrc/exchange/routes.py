@@ -73,7 +73,7 @@ def search_reports(
 ) -> dict[str, Any]:
     """Filter reports (ours and received); page with ``after`` = the last ``key`` of the previous page."""
     principal.require(*READERS)
-    query = SearchQuery(
+    query = SearchQuery.checked(
         category=category,
         sector=sector,
         technique=technique,

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
 
+from airrc.errors import InputError
+from airrc.exchange.model import CATEGORIES, SECTORS
 from airrc.exchange.tables import ReportRow, TermRow, WordRow
 
 __all__ = ["MAX_WORDS", "SearchQuery", "report_counts", "search", "search_terms", "words"]
@@ -31,6 +33,31 @@ class SearchQuery(BaseModel):
     status: str | None = Field(default=None, max_length=12)
     limit: int = Field(default=50, ge=1, le=500)
     after: int | None = Field(default=None, ge=0, description="cursor: the last key of the previous page")
+
+    @classmethod
+    def checked(cls, **filters: Any) -> SearchQuery:
+        """A query whose filters name known values (TLP in any case); otherwise ``exchange.bad_query``
+        listing the valid ones, so a caller is told what to type instead of getting no results."""
+        known = {"category": CATEGORIES, "sector": SECTORS, "tlp": TLPS, "status": STATUSES}
+        for name, allowed in known.items():
+            value = filters.get(name)
+            if value is None:
+                continue
+            if name == "tlp":
+                value = filters[name] = str(value).lower()
+            if value not in allowed:
+                raise InputError(
+                    f"{name} {value!r} is not one of: {', '.join(allowed)}", code="exchange.bad_query"
+                )
+        try:
+            return cls(**filters)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise InputError(problems, code="exchange.bad_query") from exc
+
+
+TLPS = ("clear", "green", "amber", "amber+strict", "red")
+STATUSES = ("draft", "published", "revoked")
 
 
 def words(text: str) -> list[str]:
