@@ -209,3 +209,24 @@ def test_ledger_checkpoint_prints_a_summary_and_the_note_on_request(homes):
     assert origin.startswith("airrc.node/us-cli/")
     assert int(size) >= 1
     assert raw.count("\u2014 ") == 2
+
+
+def test_alerts_ack_takes_ids_from_arguments_or_stdin(tmp_path):
+    from airrc.cli._common import open_node
+
+    home = tmp_path / "alerts"
+    airrc("init", "--name", "us-alerts", "--country", "US", home=home)
+    node = open_node(home)
+    with node.store.session() as s:
+        ids = [str(node.alerts.raise_alert(s, "test.raised", f"alert {i}").id) for i in range(3)]
+    node.close()
+    assert sorted(airrc("alerts", "list", "--ids", home=home).stdout.split()) == sorted(ids)
+    bad = airrc("alerts", "ack", ids[0], "x1", home=home, check=False)
+    assert "error[input.bad_alert_id]" in bad.stderr
+    unknown = airrc("alerts", "ack", ids[0], "999999", home=home, check=False)
+    assert "error[alert.not_found]" in unknown.stderr
+    assert sorted(airrc("alerts", "list", "--ids", home=home).stdout.split()) == sorted(ids)  # none acked
+    assert "1 alert(s) acknowledged" in airrc("alerts", "ack", ids[0], home=home).stdout
+    piped = airrc("alerts", "ack", "-", home=home, stdin="\n".join(ids[1:]) + "\n").stdout
+    assert "2 alert(s) acknowledged" in piped
+    assert airrc("alerts", "list", "--ids", home=home).stdout.split() == []

@@ -340,6 +340,9 @@ def db_upgrade(home: HomeOpt = None) -> None:
 def alerts_list(
     all_: Annotated[bool, typer.Option("--all", help="Include acknowledged alerts.")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    ids: Annotated[
+        bool, typer.Option("--ids", help="Only the ids, one per line (for `alerts ack -`).")
+    ] = False,
     home: HomeOpt = None,
 ) -> None:
     """List open alerts."""
@@ -348,6 +351,9 @@ def alerts_list(
         alerts = [a.to_json() for a in node.alerts.list(session, include_acked=all_)]
     if as_json:
         sys.stdout.write(json.dumps(alerts, indent=2) + "\n")
+        return
+    if ids:
+        sys.stdout.write("".join(f"{a['id']}\n" for a in alerts))
         return
     table = Table("id", "raised", "severity", "code", "message", "acked by")
     for a in alerts:
@@ -359,12 +365,22 @@ def alerts_list(
 
 @alerts_app.command("ack")
 def alerts_ack(
-    alert_id: Annotated[int, typer.Argument()],
+    alert_ids: Annotated[
+        list[str], typer.Argument(help="Alert ids; '-' reads them from stdin, one per line.")
+    ],
     by: Annotated[str, typer.Option("--by", help="Who acknowledges.")] = "operator",
     home: HomeOpt = None,
 ) -> None:
-    """Acknowledge an alert."""
+    """Acknowledge alerts (all of them, or none when one id is unknown)."""
+    words = [w for a in alert_ids for w in (sys.stdin.read(1 << 20).split() if a == "-" else [a])]
+    bad = [w for w in words if not (w.isascii() and w.isdigit() and len(w) <= 18)]
+    if bad or not words:
+        raise InputError(
+            f"alert ids are numbers (as `airrc alerts list --ids` prints): {', '.join(bad[:3]) or 'none given'}",
+            code="input.bad_alert_id",
+        )
     node = open_node(home)
     with node.store.session() as session:
-        node.alerts.ack(session, alert_id, by=by)
-    out.print(f"alert {alert_id} acknowledged")
+        for word in dict.fromkeys(words):
+            node.alerts.ack(session, int(word), by=by)
+    out.print(f"{len(set(words))} alert(s) acknowledged: {', '.join(dict.fromkeys(words))}")
