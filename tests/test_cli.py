@@ -122,6 +122,21 @@ def test_commands_on_a_missing_home_fail_clearly(tmp_path):
     out = airrc("peer", "list", home=tmp_path / "nothing", check=False)
     assert out.returncode == 1
     assert "error[config.no_keys]" in out.stderr or "error[config.not_initialised]" in out.stderr
+    assert "AIRRC_HOME" in out.stderr  # says how to find the node, not only how to make another
+
+
+def test_the_default_home_is_the_same_from_any_directory(tmp_path, monkeypatch):
+    from airrc.config import Settings, default_home
+
+    monkeypatch.delenv("AIRRC_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert default_home() == tmp_path / "user" / ".airrc"
+    assert Settings().home == tmp_path / "user" / ".airrc"
+    (elsewhere / ".airrc").mkdir()  # a node in the working directory is still found first
+    assert Settings().home == elsewhere / ".airrc"
 
 
 def test_serve_refuses_an_unmigrated_database(homes, tmp_path):

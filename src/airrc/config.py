@@ -16,9 +16,29 @@ from pydantic_settings import (
 
 from airrc.errors import ConfigError
 
-__all__ = ["SETTINGS_FILE", "HotlineSettings", "Limits", "RosterLevel", "Settings", "check_country"]
+__all__ = [
+    "NO_NODE_HINT",
+    "SETTINGS_FILE",
+    "HotlineSettings",
+    "Limits",
+    "RosterLevel",
+    "Settings",
+    "check_country",
+    "default_home",
+]
+NO_NODE_HINT = (
+    "give --home DIR or set AIRRC_HOME to the directory `airrc init` created (looked in --home, AIRRC_HOME, "
+    "./.airrc, ~/.airrc); `airrc init --name NAME --country CC` creates a new node"
+)
 
 SETTINGS_FILE = "airrc.toml"
+
+
+def default_home() -> Path:
+    """Where a node lives when neither ``--home`` nor ``AIRRC_HOME`` says: ``./.airrc`` if this directory
+    holds one, else ``~/.airrc`` (the same node from any working directory)."""
+    local = Path(".airrc")
+    return local if local.is_dir() else Path("~/.airrc").expanduser()
 
 
 def check_country(value: str) -> str:
@@ -82,7 +102,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="AIRRC_", env_nested_delimiter="__", extra="forbid")
 
-    home: Path = Field(default=Path(".airrc"))
+    home: Path = Field(default_factory=default_home)
     database_url: str | None = None
     bind_host: str = "127.0.0.1"
     bind_port: int = Field(default=8700, ge=0, le=65535)
@@ -127,7 +147,7 @@ class Settings(BaseSettings):
         """Explicit values, then ``AIRRC_*`` variables, then ``<home>/airrc.toml``: the file is what makes
         ``airrc serve`` and every CLI command on the same home agree (deadlines, roster, intervals)."""
         kwargs = getattr(init_settings, "init_kwargs", {})
-        home = Path(kwargs.get("home") or os.environ.get("AIRRC_HOME") or ".airrc").expanduser()
+        home = Path(kwargs.get("home") or os.environ.get("AIRRC_HOME") or default_home()).expanduser()
         return (
             init_settings,
             env_settings,

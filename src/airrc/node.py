@@ -13,7 +13,7 @@ from typing import Literal, TypeVar
 from sqlalchemy.orm import Session
 
 from airrc.alerts import AlertNotifier, Alerts
-from airrc.config import SETTINGS_FILE, Settings, check_country
+from airrc.config import NO_NODE_HINT, SETTINGS_FILE, Settings, check_country
 from airrc.control.policy import load_categories
 from airrc.control.service import ControlService
 from airrc.crypto.canonical import canonical_bytes, parse_json
@@ -368,9 +368,7 @@ def _load_card(path: Path) -> NodeCard:
     try:
         doc = parse_json(path.read_bytes(), max_bytes=1 << 20)
     except FileNotFoundError as exc:
-        raise ConfigError(
-            f"no node at {path.parent}; run 'airrc init'", code="config.not_initialised"
-        ) from exc
+        raise ConfigError(f"no node at {path.parent}: {NO_NODE_HINT}", code="config.not_initialised") from exc
     return verify_card(NodeCard.model_validate(doc)) if isinstance(doc, dict) else _bad_card(path)
 
 

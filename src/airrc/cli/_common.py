@@ -18,7 +18,12 @@ out = Console()
 err = Console(stderr=True)
 
 HomeOpt = Annotated[
-    Path | None, typer.Option("--home", envvar="AIRRC_HOME", help="Node home directory (default ./.airrc).")
+    Path | None,
+    typer.Option(
+        "--home",
+        envvar="AIRRC_HOME",
+        help="Node home directory (default ./.airrc if present, else ~/.airrc).",
+    ),
 ]
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from standard input.")

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import hpke, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, mldsa, mlkem, x25519
 from pydantic import BaseModel, ConfigDict, Field
 
+from airrc.config import NO_NODE_HINT
 from airrc.crypto.canonical import b64decode, b64encode
 from airrc.crypto.signing import HybridSigner, HybridVerifier
 from airrc.errors import ConfigError, CryptoError, InputError
@@ -177,7 +178,7 @@ class NodeIdentity:
         try:
             mode = stat.S_IMODE(path.stat().st_mode)
         except FileNotFoundError as exc:
-            raise ConfigError(f"no node keys at {path}; run 'airrc init'", code="config.no_keys") from exc
+            raise ConfigError(f"no node keys at {path}: {NO_NODE_HINT}", code="config.no_keys") from exc
         if mode & 0o077:
             raise ConfigError(
                 f"{path} is readable by others (mode {mode:o}); chmod 600 it", code="config.key_permissions"
