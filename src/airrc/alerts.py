@@ -6,6 +6,7 @@ acknowledged with ``airrc alerts``, and optionally pushed to a webhook or a comm
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import subprocess
@@ -146,6 +147,17 @@ class Alerts:
         alert.acked_at = utcnow()
         alert.acked_by = by
         return alert
+
+    def resolve(self, session: Session, code: str, *, by: str, **details: Any) -> builtins.list[Alert]:
+        """Acknowledge the open alerts of ``code`` whose details hold ``details``: the condition they
+        reported is over (a FLASH message acknowledged, say). Returns those acknowledged."""
+        done = []
+        for alert in session.scalars(select(Alert).where(Alert.code == code, Alert.acked_at.is_(None))):
+            held = json.loads(alert.details or b"{}")
+            if all(held.get(key) == value for key, value in details.items()):
+                alert.acked_at, alert.acked_by = utcnow(), by
+                done.append(alert)
+        return done
 
     def counts(self, session: Session) -> dict[tuple[str, str, bool], int]:
         """(code, severity, acknowledged) -> number of alerts, for ``/metrics``."""

@@ -94,6 +94,9 @@ def test_flash_notice_is_delivered_acknowledged_by_an_officer_and_answered(net: 
 
     with cn.store.session() as s:
         cn.hotline.acknowledge(s, officer, message_id)
+    # The alert that asked for an acknowledgement closes with it.
+    (flash,) = _alerts(cn, "hotline.flash_received")
+    assert (flash.acked_by, flash.acked_at is not None) == ("officer-cn", True)
     with cn.store.session() as s, pytest.raises(Conflict) as again:
         cn.hotline.acknowledge(s, officer, message_id)
     assert again.value.code == "hotline.already_acknowledged"

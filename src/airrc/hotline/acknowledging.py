@@ -71,4 +71,5 @@ def acknowledge(
     )
     signed = issue_ack(ctx, session, message, body, moment)
     wait.acked_at, wait.ack_statement, wait.acked_by = moment, signed.statement.id, principal.username
+    ctx.alerts.resolve(session, "hotline.flash_received", by=principal.username, message_id=message_id)
     return wait
