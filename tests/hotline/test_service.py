@@ -383,3 +383,23 @@ def test_a_rolled_back_escalation_tells_nobody(net: Net, tmp_path) -> None:
     with us.store.session() as s:
         assert [e.step for e in us.hotline.check_deadlines(s, now=due)] == [1]
     assert _eventually_holds(tmp_path / "level1", "watch-lead")
+
+
+def test_an_escalation_with_nobody_on_call_says_so(make_node) -> None:
+    us, cn = make_node("us-alone"), make_node("cn-alone")  # no [hotline] roster configured
+    for node, other in ((us, cn), (cn, us)):
+        with node.store.session() as s:
+            node.trust.pin_chain(s, other.card_chain())
+    t0 = past(minutes=120)
+    with us.store.session() as s:
+        channel = us.hotline.open_channel(s, ["cn-alone"], now=t0)
+        us.hotline.send(
+            s, channel.channel_id, format_id="CI_ATTACK_NOTICE", fields=NOTICE, precedence="FLASH", now=t0
+        )
+    with us.store.session() as s:
+        assert [e.step for e in us.hotline.check_deadlines(s, now=t0 + timedelta(seconds=300))] == [1]
+    (alert,) = _alerts(us, "hotline.nobody_on_call")
+    assert alert.severity == "critical"
+    assert "not acknowledged by cn-alone" in alert.message
+    (overdue,) = _alerts(us, "hotline.overdue")
+    assert "cn-alone" in overdue.message

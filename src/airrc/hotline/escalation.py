@@ -84,11 +84,20 @@ def _escalate(
         issued_at=now,
     )
     wait.steps_done, wait.overdue = step, True
-    who = "us" if wait.node_id == ctx.node_id else ctx.trust.current(session, wait.node_id).name
+    # Our own card is pinned too: the alert names this node as it names a peer.
+    who = ctx.trust.current(session, wait.node_id).name
     text = f"{message.precedence} {message.format} not acknowledged by {who}: escalation step {step}"
     if level is not None:
         text += f", told {level.name}"
     details = {"message_id": message.statement_id, "channel": message.channel_id, "step": step}
+    if not ctx.roster:
+        ctx.alerts.raise_alert(
+            session,
+            "hotline.nobody_on_call",
+            f"{text}; nobody was told: no on-call roster is configured ([hotline] roster in airrc.toml)",
+            severity="critical",
+            **details,
+        )
     ctx.alerts.raise_alert(
         session,
         "hotline.overdue",
