@@ -95,6 +95,10 @@ def _scenario(us, cn, sdk, card, tmp_path):
     denied = httpx.get(f"{us.url}/control/v1/decisions?state=denied", headers=approvers["ann"]).json()[0][
         "id"
     ]
+    # An approver of this node sees what was asked, not only its commitments.
+    shown = json.loads(cli("control", "show", denied, home=us.home).stdout)
+    assert (shown["request"]["action"], shown["request"]["rationale"]) == (ACTION, "again")
+    assert "action" in cli("control", "pending", home=us.home).stdout
     with pytest.raises(Exception) as violation:
         sdk.report_execution(None, denied, executed=True)
     assert violation.value.code == "control.not_authorized"

@@ -6,7 +6,7 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -20,15 +20,22 @@ from airrc.cli._common import (
 )
 from airrc.errors import Error
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from airrc.node import Node
+
 control_app = typer.Typer(no_args_is_help=True, help="Human control of protected decisions.")
 
 
-def _decisions_table(rows: list[dict[str, object]]) -> Table:
-    table = Table("id", "category", "state", "approvals", "denials", "quorum", "expires")
+def _decisions_table(rows: list[dict[str, Any]]) -> Table:
+    table = Table("id", "category", "action", "state", "approvals", "denials", "quorum", "expires")
     for d in rows:
+        action = json.dumps(d.get("request", {}).get("action"), ensure_ascii=False)
         table.add_row(
             str(d["id"]),
             str(d["category"]),
+            action if len(action) <= 60 else action[:59] + "…",
             str(d["state"]),
             str(d["approvals"]),
             str(d["denials"]),
@@ -38,13 +45,21 @@ def _decisions_table(rows: list[dict[str, object]]) -> Table:
     return table
 
 
+def _with_request(node: Node, session: Session, decision: Any) -> dict[str, Any]:
+    """A decision with what it asks, opened for this node's own approvers: the action and rationale
+    (checked against the logged commitments)."""
+    request = node.statements.get(session, decision.request_statement)
+    opened = node.control.reveal(session, request)
+    return {**decision.to_json(), "request": {"action": opened["action"], "rationale": opened["rationale"]}}
+
+
 @control_app.command("pending")
 def control_pending(home: HomeOpt = None) -> None:
     """Decisions waiting for approvers (expired ones are closed first: no answer means no)."""
     node = open_node(home)
     with node.store.session() as session:
         node.control.settle_expired(session)
-        rows = [d.to_json() for d in node.control.decisions(session, state="pending")]
+        rows = [_with_request(node, session, d) for d in node.control.decisions(session, state="pending")]
     out.print(_decisions_table(rows))
 
 
@@ -54,7 +69,7 @@ def control_show(decision_id: Annotated[str, typer.Argument()], home: HomeOpt = 
     node = open_node(home)
     with node.store.session() as session:
         node.control.settle_expired(session)
-        decision = node.control.get(session, decision_id).to_json()
+        decision = _with_request(node, session, node.control.get(session, decision_id))
         refusals = [(r.principal, r.action, r.code) for r in node.control.refusals(session, decision_id)]
     sys.stdout.write(json.dumps({**decision, "refusals": refusals}, indent=2) + "\n")
 
@@ -78,8 +93,9 @@ def _vote(decision_id: str, user: str, reason: str, approve: bool, home: Path | 
 
 @control_app.command("reveal")
 def control_reveal(decision_id: Annotated[str, typer.Argument()], home: HomeOpt = None) -> None:
-    """Selective disclosure: print a decision's sealed action, rationale and salt, checked against the
-    commitments in the log, for the party you choose to show them to."""
+    """The proof of what a decision asked, to hand to someone outside this node (an auditor, a peer): its
+    sealed action, rationale and salt, checked against the commitments in the log. (Approvers here see the
+    request in `control show` and `control pending`.)"""
     node = open_node(home)
     with node.store.read_session() as session:
         decision = node.control.get(session, decision_id)
