@@ -245,3 +245,17 @@ def test_alerts_ack_takes_ids_from_arguments_or_stdin(tmp_path):
     piped = airrc("alerts", "ack", "-", home=home, stdin="\n".join(ids[1:]) + "\n").stdout
     assert "2 alert(s) acknowledged" in piped
     assert airrc("alerts", "list", "--ids", home=home).stdout.split() == []
+
+
+def test_report_template_is_a_report_that_report_new_accepts(homes, tmp_path):
+    template = airrc("report", "template", home=homes["us-cli"])
+    assert "# sectors: " in template.stderr
+    assert "energy_power_grid" in template.stderr
+    source = tmp_path / "report.json"
+    source.write_text(template.stdout)
+    assert airrc("report", "new", str(source), home=homes["us-cli"]).stdout.startswith("draft ")
+    broken = json.loads(template.stdout) | {"severity": "apocalyptic", "sectors": ["power"]}
+    source.write_text(json.dumps(broken))
+    refused = airrc("report", "new", str(source), home=homes["us-cli"], check=False)
+    assert "severity" in refused.stderr
+    assert "sectors.0" in refused.stderr  # every problem at once

@@ -126,3 +126,11 @@ def test_red_never_leaves_and_amber_strict_reaches_only_named_partners(case):
         for field in policy.redact:
             head, _, tail = field.partition(".")
             assert (tail not in decision.view[head]) if tail else head not in decision.view
+
+
+def test_every_problem_of_a_report_is_named_at_once():
+    with pytest.raises(Error) as refused:
+        _report(categories=["space_piracy"], severity="apocalyptic", jurisdiction={"origin_country": "XX"})
+    message = refused.value.message
+    for field in ("categories.0", "severity", "jurisdiction.origin_country"):
+        assert field in message

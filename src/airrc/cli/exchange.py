@@ -61,6 +61,50 @@ def report_new(
         out.print(f"draft {row.key} report {row.report_id}")
 
 
+TEMPLATE: dict[str, Any] = {
+    "title": {
+        "en": "AI-cloned voice used to order a grid switching operation",
+        "zh": "人工智能合成语音冒充调度员",
+    },
+    "summary": {"en": "What happened, how AI was used, what was affected, what is asked of partners."},
+    "categories": ["critical_infrastructure_threat"],
+    "sectors": ["energy_power_grid"],
+    "severity": "high",
+    "harm_types": ["service_disruption"],
+    "techniques": ["AML.T0048"],
+    "observables": [{"type": "domain", "value": "grid-dispatch.example"}],
+    "affected_systems": [{"developer": "ExampleVoice", "model": "clone-2", "version": "2.1"}],
+    "timeline": [{"at": "2026-11-22T06:40:00Z", "event": {"en": "First call to the control room"}}],
+    "confidence": 70,
+    "tlp": "amber",
+    "jurisdiction": {"origin_country": "US", "legal_basis": "", "onward_transfer": "with_consent"},
+    "personal_names": ["names to scrub from the text before it leaves"],
+}
+
+
+@report_app.command("template")
+def report_template(home: HomeOpt = None) -> None:  # home: accepted like every report command
+    """An example report as JSON on stdout (edit it, then `report new FILE`); the allowed values on stderr."""
+    from typing import get_args
+
+    from airrc.exchange.model import CATEGORIES, SECTORS, HarmType, ObservableType, Severity, Tlp
+
+    sys.stdout.write(json.dumps(TEMPLATE, indent=2, ensure_ascii=False) + "\n")
+    guide = {
+        "categories": CATEGORIES,
+        "sectors": SECTORS,
+        "severity": get_args(Severity),
+        "harm_types": get_args(HarmType),
+        "observables[].type": get_args(ObservableType),
+        "tlp": get_args(Tlp),
+        "techniques": ("MITRE ATLAS ids: airrc atlas search WORDS",),
+        "jurisdiction.onward_transfer": ("allowed", "with_consent", "prohibited"),
+        "title / summary": ("{en, zh}: at least one language",),
+    }
+    for field, values in guide.items():
+        err.print(f"# {field}: {', '.join(values)}", markup=False, highlight=False)
+
+
 @report_app.command("edit")
 def report_edit(
     report: Annotated[str, typer.Argument(help="Key or report id.")],

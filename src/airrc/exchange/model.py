@@ -272,4 +272,10 @@ def parse_report(doc: Any, *, received: bool = False) -> Report:
             code = "exchange.unknown_technique"
         elif where.startswith("observables"):
             code = "exchange.bad_observable"
-        raise ExchangeError(f"{where}: {message}", code=code, field=where) from exc
+        # The code names the first problem; the message lists them all, so one edit fixes the file.
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc']) or 'report'}: {str(e['msg']).removeprefix('Value error, ')}"
+            for e in exc.errors()[:20]
+        ]
+        more = f" (and {len(exc.errors()) - 20} more)" if len(exc.errors()) > 20 else ""
+        raise ExchangeError("; ".join(problems) + more, code=code, field=where) from exc
