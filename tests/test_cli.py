@@ -259,3 +259,49 @@ def test_report_template_is_a_report_that_report_new_accepts(homes, tmp_path):
     refused = airrc("report", "new", str(source), home=homes["us-cli"], check=False)
     assert "severity" in refused.stderr
     assert "sectors.0" in refused.stderr  # every problem at once
+
+
+def test_control_request_from_the_command_line(tmp_path):
+    home = tmp_path / "ctl"
+    airrc("init", "--name", "us-ctl-cli", "--country", "US", home=home)
+    airrc("service", "add", "grid-bot", home=home)
+    action = {"operation": "open_breaker", "substation": "north-7"}
+    asked = airrc(
+        "control",
+        "request",
+        "--as",
+        "grid-bot",
+        "--category",
+        "critical_infrastructure_shutdown",
+        "--action",
+        "-",
+        "--rationale",
+        "cascade risk",
+        "--confidence",
+        "0.8",
+        home=home,
+        stdin=json.dumps(action),
+    )
+    receipt = json.loads(asked.stdout)
+    assert receipt["decision"]["state"] == "pending"
+    assert len(receipt["salt"]) >= 16
+    shown = json.loads(airrc("control", "show", receipt["decision"]["id"], home=home).stdout)
+    assert shown["request"] == {"action": action, "rationale": "cascade risk"}
+    as_user = airrc(
+        "control",
+        "request",
+        "--as",
+        "admin",
+        "--category",
+        "critical_infrastructure_shutdown",
+        "--action",
+        "-",
+        "--rationale",
+        "x",
+        "--confidence",
+        "0.5",
+        home=home,
+        stdin="{}",
+        check=False,
+    )
+    assert "error[control.not_a_requester]" in as_user.stderr

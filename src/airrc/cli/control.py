@@ -16,9 +16,10 @@ from airrc.cli._common import (
     open_node,
     out,
     read_file,
+    read_json,
     read_password,
 )
-from airrc.errors import Error
+from airrc.errors import ControlError, Error, Forbidden
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -102,6 +103,52 @@ def control_reveal(decision_id: Annotated[str, typer.Argument()], home: HomeOpt 
         request = node.statements.get(session, decision.request_statement)
         revealed = node.control.reveal(session, request)
     sys.stdout.write(json.dumps(revealed, indent=2, ensure_ascii=False) + "\n")
+
+
+@control_app.command("request")
+def control_request(
+    service: Annotated[str, typer.Option("--as", help="The requesting service principal (an AI system).")],
+    category: Annotated[str, typer.Option(help="A decision category of this node's catalog.")],
+    action: Annotated[str, typer.Option(help="The action as a JSON object: a file, or - for stdin.")],
+    rationale: Annotated[str, typer.Option(help="Why the system proposes it.")],
+    confidence: Annotated[float, typer.Option(help="The system's confidence, 0 to 1.")],
+    evidence: Annotated[
+        list[str] | None, typer.Option("--evidence", help="A statement id backing it; repeat.")
+    ] = None,
+    expiry_seconds: Annotated[int | None, typer.Option(help="At most the category's expiry.")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Ask for a protected decision as a service principal, as the REST API and SDK do; prints the decision
+    and the salt the requester keeps to check the authorization offline."""
+    from airrc.principals.accounts import AuthenticatedPrincipal
+
+    node = open_node(home)
+    doc = read_json(action, node.settings.limits.max_request_bytes)
+    if not isinstance(doc, dict):
+        raise ControlError("the action is a JSON object", code="control.bad_request")
+    with node.store.read_session() as session:
+        row = node.principals.get(session, service)
+    if row.kind != "service" or not row.active:
+        raise Forbidden(f"{service} is not an active service principal", code="control.not_a_requester")
+    principal = AuthenticatedPrincipal(row.id, row.username, "service", row.role_set, "cli")
+    try:
+        with node.store.session() as session:
+            receipt = node.control.request(
+                session,
+                principal,
+                category_id=category,
+                action=doc,
+                rationale=rationale,
+                confidence=confidence,
+                evidence=list(evidence or ()),
+                expiry_seconds=expiry_seconds,
+            )
+    except Error as exc:
+        node.control.refuse(service, "request", exc.code, None)
+        raise
+    sys.stdout.write(
+        json.dumps({"decision": receipt.decision.to_json(), "salt": receipt.salt}, indent=2) + "\n"
+    )
 
 
 DecisionArg = Annotated[str, typer.Argument()]
