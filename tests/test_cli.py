@@ -305,3 +305,15 @@ def test_control_request_from_the_command_line(tmp_path):
         check=False,
     )
     assert "error[control.not_a_requester]" in as_user.stderr
+
+
+def test_hotline_formats_list_and_one_format_with_its_values(homes):
+    listed = airrc("hotline", "formats", home=homes["us-cli"]).stdout
+    assert "CI_ATTACK_NOTICE" in listed
+    assert "LINK_TEST" in listed
+    one = airrc("hotline", "formats", "ci_attack_notice", home=homes["us-cli"]).stdout
+    assert "sector" in one
+    assert "energy_power_grid" in one
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in one)  # the Chinese labels are there
+    unknown = airrc("hotline", "formats", "NOPE", home=homes["us-cli"], check=False)
+    assert "error[hotline.unknown_format]" in unknown.stderr

@@ -85,6 +85,38 @@ def _print_message(view: dict[str, Any], languages: tuple[str, ...]) -> None:
         out.print(line, markup=False, highlight=False)
 
 
+@hotline_app.command("formats")
+def hotline_formats(
+    name: Annotated[str | None, typer.Argument(help="One format, with its fields and their values.")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """The pre-agreed message formats (English and Chinese); with NAME, its fields."""
+    node = open_node(home)
+    catalog = node.hotline.catalog
+    if name is None:
+        table = Table("format", "precedence", "English", "中文")
+        for fmt in catalog.formats.values():
+            table.add_row(fmt.id, fmt.precedence, fmt.title.en, fmt.title.zh)
+        out.print(table)
+        return
+    fmt = catalog.format(name.upper())
+    out.print(f"[bold]{fmt.id}[/bold] v{fmt.version} ({fmt.precedence}): {fmt.title.en} / {fmt.title.zh}")
+    table = Table("field", "type", "required", "English", "中文", "values")
+    for field_name, spec in fmt.fields.items():
+        values = list(spec.values or {}) if spec.type == "enum" else []
+        if spec.type == "sector":
+            values = list(catalog.sectors)
+        table.add_row(
+            field_name,
+            spec.type,
+            "yes" if spec.required else "",
+            spec.label.en,
+            spec.label.zh,
+            ", ".join(values),
+        )
+    out.print(table)
+
+
 @hotline_app.command("open")
 def hotline_open(
     peers: Annotated[list[str], typer.Argument(help="Peer names or ids to open the channel with.")],
