@@ -14,7 +14,8 @@ from pymisp import MISPEvent, MISPGalaxy, MISPGalaxyCluster
 from stix2validator import ValidationOptions, validate_instance
 
 from airrc.exchange.policy import PartnerPolicy, decide
-from airrc.exchange.stix import TLP2_IDS, bundle_to_reports, check_bundle, report_to_bundle
+from airrc.exchange.stix import TLP2_IDS, report_to_bundle
+from airrc.exchange.stix_import import bundle_to_reports, check_bundle
 from tests.exchange.test_stix import EVERY_OBSERVABLE, NOW, _bundle
 
 

@@ -11,7 +11,8 @@ import pytest
 from airrc.errors import Error
 from airrc.exchange.model import parse_report
 from airrc.exchange.policy import PartnerPolicy, decide
-from airrc.exchange.stix import TLP1_IDS, TLP2_IDS, bundle_to_reports, check_bundle, report_to_bundle
+from airrc.exchange.stix import TLP1_IDS, TLP2_IDS, report_to_bundle
+from airrc.exchange.stix_import import bundle_to_reports, check_bundle
 from tests.exchange.reports import grid_report
 
 RID = "6f1f6a52-8c1e-4a55-9a57-0d4f5f1b7a10"

@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import rfc8785
@@ -33,19 +34,27 @@ def canonical_bytes(value: Any) -> bytes:
 
 
 def _check_canonical_numbers(value: Any) -> None:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
-        elif isinstance(item, float) and not (abs(item) <= MAX_CANONICAL_MAGNITUDE):
-            # ``not <=`` is also true of NaN.
+    for item in _leaves(value):
+        # ``not <=`` is also true of NaN.
+        if isinstance(item, float) and not (abs(item) <= MAX_CANONICAL_MAGNITUDE):
             raise InputError(
                 "a number beyond ±(2^53-1) or not finite cannot be signed (RFC 7493 §2.2)",
                 code="input.not_canonicalizable",
             )
+
+
+def _leaves(value: Any) -> Iterator[Any]:
+    """Every object key and scalar of a JSON value, without recursion (depth is the parser's bound)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        else:
+            yield item
 
 
 def parse_json(data: bytes | str, *, max_bytes: int) -> Any:
@@ -86,15 +95,8 @@ _ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 def _refuse_lone_surrogates(value: Any) -> None:
     # Not text at all: it cannot be stored as UTF-8, signed (RFC 8785 sorts keys by UTF-16) or shown.
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, str):
+    for item in _leaves(value):
+        if isinstance(item, str):
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError as exc:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 from sqlalchemy import (
     delete,
     select,
@@ -26,43 +26,21 @@ from airrc.crypto.keys import NodeIdentity
 from airrc.crypto.sealing import SealedBody, open_sealed, seal
 from airrc.crypto.trust import NodeCard
 from airrc.errors import Conflict, Forbidden, NotFound
+from airrc.exchange.bodies import ExchangeBody, PolicyBody
 from airrc.exchange.collections import TaxiiStore
 from airrc.exchange.correlate import clusters, correlate, links, normalised_text, report_terms
 from airrc.exchange.model import ExchangeError, Report, parse_report
 from airrc.exchange.policy import PartnerPolicy, SharingDecision, decide, scrub_text
 from airrc.exchange.search import SearchQuery, report_counts, search, search_terms
-from airrc.exchange.stix import bundle_to_reports, check_bundle, report_to_bundle
+from airrc.exchange.stix import report_to_bundle
+from airrc.exchange.stix_import import bundle_to_reports, check_bundle
 from airrc.exchange.tables import PolicyRow, ReportRow, ShareRow, TermRow, WordRow
-from airrc.statements import SignedStatement, format_timestamp, register_kind
+from airrc.statements import SignedStatement, format_timestamp
 from airrc.store.db import utcnow
 from airrc.store.statements import Draft, StatementLog
 from airrc.trust.peers import TrustStore
 
 __all__ = ["ExchangeBody", "ExchangeService", "PolicyBody", "ReportRow", "SearchQuery"]
-
-
-@register_kind("exchange.report", description="a report of malicious AI use, one statement per audience")
-class ExchangeBody(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    report_id: str = Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-    version: int = Field(ge=1)
-    action: Literal["publish", "update", "revoke"]
-    report: dict[str, Any] | None = None
-    sealed: SealedBody | None = None
-    reason: str | None = Field(default=None, max_length=2000)
-
-
-@register_kind(
-    "exchange.policy",
-    description="what this node shares with one partner from now on; addressed to that partner, so both "
-    "sides can prove which policy was in force when a report was shared",
-)
-class PolicyBody(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    partner: str = Field(pattern=r"^[0-9a-f]{64}$")
-    policy: PartnerPolicy
 
 
 @dataclass(frozen=True)
