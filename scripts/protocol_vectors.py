@@ -92,9 +92,7 @@ def _httpsig(
 ) -> dict[str, object]:
     url = "https://cn.example/airrc/federation/v1/statements"
     body = b'{"statements":[]}'
-    request = sign_request(
-        "POST", url, body, key=sender.ed25519_key, key_id=sender_id, now=MOMENT, nonce=NONCE
-    )
+    request = sign_request("POST", url, body, key=sender.signer, key_id=sender_id, now=MOMENT, nonce=NONCE)
     answer = b'{"receipt":null,"accepted":[],"rejected":[]}'
     response = sign_response(
         200,
@@ -102,15 +100,16 @@ def _httpsig(
         request_method="POST",
         request_url=url,
         request_headers=request.headers.items(),
-        key=receiver.ed25519_key,
+        key=receiver.signer,
         key_id=receiver_id,
         now=MOMENT,
     )
     return {
         "request": {"method": "POST", "url": url, "body": body.decode(), "headers": request.headers},
         "response": {"status": 200, "body": answer.decode(), "headers": response},
-        "note": "request by sender_card's Ed25519 key, response by recipient_card's; created is fixed, so "
-        "verifiers of these vectors must not apply the 300 s window",
+        "note": "request by sender_card's keys, response by recipient_card's, each with two signatures: "
+        "label airrc (Ed25519, deterministic) and airrc-pq (ML-DSA-65, randomised: verify it, do not compare "
+        "its bytes); created is fixed, so verifiers of these vectors must not apply the 300 s window",
     }
 
 

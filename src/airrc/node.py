@@ -102,7 +102,7 @@ class Node:
         self.inbox = Inbox(context)
         self.outbox = Outbox(
             context,
-            signing_key=self.identity.ed25519_key,
+            signing_key=self.identity.signer,
             max_backoff=timedelta(seconds=settings.federation_max_backoff_seconds),
             link_failure_after=timedelta(seconds=settings.link_failure_after_seconds),
         )

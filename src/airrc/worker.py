@@ -185,7 +185,7 @@ class FederationWorker:
                     store=node.store,
                     inbox=node.inbox,
                     outbox=node.outbox,
-                    signing_key=node.identity.ed25519_key,
+                    signing_key=node.identity.signer,
                     client=client,
                     limit=node.settings.limits.max_batch_length,
                 )

@@ -135,7 +135,7 @@ def test_a_peer_pushing_a_hostile_number_gets_a_typed_400(make_node):
         recv.trust.pin_chain(session, send.card_chain())
     body = ('{"statements": [' + HUGE + "]}").encode()
     url = "http://testserver/federation/v1/statements"
-    signed = sign_request("POST", url, body, key=send.identity.ed25519_key, key_id=send.id)
+    signed = sign_request("POST", url, body, key=send.identity.signer, key_id=send.id)
     with TestClient(create_app(recv), raise_server_exceptions=False) as c:
         answer = c.post(url, content=body, headers=signed.headers)
     assert _typed(answer, 400) == "input.number_out_of_range"

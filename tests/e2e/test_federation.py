@@ -115,7 +115,7 @@ def test_bad_requests_are_refused_with_codes_and_nothing_is_stored(cluster):
     cluster.start("us-recv")
     recv, send, obs, stranger = (cluster.open(n) for n in ("us-recv", "cn-send", "xx-obs", "zz-stranger"))
     target = cluster.nodes["us-recv"]
-    key = send.identity.ed25519_key
+    key = send.identity.signer
 
     def next_seq():
         with send.store.session() as s:
@@ -128,7 +128,7 @@ def test_bad_requests_are_refused_with_codes_and_nothing_is_stored(cluster):
     cases.append(
         (
             "forged",
-            _post(target, body, key=stranger.identity.ed25519_key, key_id=send.id)[0],
+            _post(target, body, key=stranger.identity.signer, key_id=send.id)[0],
             401,
             "federation.bad_signature",
         )
@@ -137,7 +137,7 @@ def test_bad_requests_are_refused_with_codes_and_nothing_is_stored(cluster):
     cases.append(
         (
             "unknown",
-            _post(target, body, key=stranger.identity.ed25519_key, key_id=stranger.id)[0],
+            _post(target, body, key=stranger.identity.signer, key_id=stranger.id)[0],
             401,
             "federation.unknown_key",
         )
@@ -178,7 +178,7 @@ def test_bad_requests_are_refused_with_codes_and_nothing_is_stored(cluster):
     cases.append(
         (
             "observer",
-            _post(target, _batch(protected), key=obs.identity.ed25519_key, key_id=obs.id)[0],
+            _post(target, _batch(protected), key=obs.identity.signer, key_id=obs.id)[0],
             422,
             "federation.observer_forbidden",
         )
@@ -199,7 +199,7 @@ def test_bad_requests_are_refused_with_codes_and_nothing_is_stored(cluster):
     ping = _statement(
         obs.identity, obs.id, 2, kind="node.ping", audience=(recv.id,), body={"nonce": "n", "sent_at": "t"}
     )
-    assert _post(target, _batch(ping), key=obs.identity.ed25519_key, key_id=obs.id)[0].status_code == 200
+    assert _post(target, _batch(ping), key=obs.identity.signer, key_id=obs.id)[0].status_code == 200
     for node in (recv, send, obs, stranger):
         node.close()
 
@@ -211,7 +211,7 @@ def test_equivocation_is_kept_and_alerted_and_duplicates_receipted_again(cluster
     cluster.start("us-eq")
     recv, send = cluster.open("us-eq"), cluster.open("cn-eq")
     target = cluster.nodes["us-eq"]
-    key = send.identity.ed25519_key
+    key = send.identity.signer
     first = _statement(send.identity, send.id, 7, audience=(recv.id,), body={"v": 1})
     second = _statement(send.identity, send.id, 7, audience=(recv.id,), body={"v": 2})
     r1 = _post(target, _batch(first), key=key, key_id=send.id)[0]

@@ -4,21 +4,22 @@ with requests built by hand (the signing library used directly where our signer 
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from http_message_signatures import HTTPMessageSigner, algorithms
 
+from airrc.crypto.keys import NodeIdentity
+from airrc.crypto.signing import HybridSigner
 from airrc.errors import FederationAuthError
 from airrc.federation import httpsig
 
-KEY = ed25519.Ed25519PrivateKey.generate()
-OTHER = ed25519.Ed25519PrivateKey.generate()
+KEY = NodeIdentity.generate().signer
+OTHER = NodeIdentity.generate().signer
 URL = "http://cn.example:8443/federation/v1/statements"
 BODY = b'{"statements":[]}'
 MAX_AGE = timedelta(minutes=5)
 
 
 def _lookup(key_id: str):
-    return KEY.public_key() if key_id == "node-a" else None
+    return KEY.verifier if key_id == "node-a" else None
 
 
 def _verify(headers, *, url=URL, body=BODY, method="POST", lookup=_lookup):
@@ -31,21 +32,36 @@ def _refused(headers, **kwargs) -> str:
     return refused.value.code
 
 
-def _hand_signed(*, components=httpsig.REQUEST_COMPONENTS, nonce="n-1", tag=httpsig.TAG, created=None):
+def _hand_signed(
+    *,
+    components=httpsig.REQUEST_COMPONENTS,
+    nonce="n-1",
+    tag=httpsig.TAG,
+    created=None,
+    halves=(
+        (httpsig.LABEL, algorithms.ED25519, "ed25519_key"),
+        (httpsig.PQ_LABEL, httpsig.MLDSA65, "mldsa_key"),
+    ),
+    key: HybridSigner = KEY,
+    pq_nonce=None,
+):
     request = httpsig._Request("POST", URL, httpsig._Headers([("content-type", "application/json")]))
-    signer = HTTPMessageSigner(
-        signature_algorithm=algorithms.ED25519, key_resolver=httpsig._Keys(lambda _k: None, KEY)
-    )
-    signer.sign(
-        request,
-        key_id="node-a",
-        created=created or datetime.now(UTC),
-        nonce=nonce,
-        label=httpsig.LABEL,
-        tag=tag,
-        covered_component_ids=components,
-        body=BODY,
-    )
+    for i, (label, algorithm, half) in enumerate(halves):
+        signer = HTTPMessageSigner(
+            signature_algorithm=algorithm, key_resolver=httpsig._Keys(lambda _k: None, getattr(key, half))
+        )
+        signer.sign(
+            request,
+            key_id="node-a",
+            created=created or datetime.now(UTC),
+            nonce=pq_nonce if (i and pq_nonce) else nonce,
+            label=label,
+            tag=tag,
+            covered_component_ids=components,
+            body=BODY,
+            append_if_signature_exists=i > 0,
+            use_existing_digest=i > 0,
+        )
     return dict(request.headers.items())
 
 
@@ -77,7 +93,7 @@ def test_any_change_to_a_covered_part_breaks_the_signature():
 
 
 def test_keys_must_be_the_pinned_ones():
-    assert _refused(_signed(), lookup=lambda _k: OTHER.public_key()) == "federation.bad_signature"
+    assert _refused(_signed(), lookup=lambda _k: OTHER.verifier) == "federation.bad_signature"
     assert _refused(_signed(), lookup=lambda _k: None) == "federation.unknown_key"
 
 
@@ -92,6 +108,37 @@ def test_the_profile_components_tag_and_nonce_are_required():
     assert _refused(_hand_signed(nonce=None)) == "federation.no_nonce"
     assert _refused(_hand_signed(nonce="x" * (httpsig.MAX_NONCE + 1))) == "federation.no_nonce"
     assert _refused(_hand_signed(tag="someone-else/v1")) == "federation.bad_signature"
+
+
+def test_both_halves_of_the_hybrid_signature_are_required():
+    assert _verify(_hand_signed())[0] == "node-a"
+    ed25519_only = _hand_signed(halves=((httpsig.LABEL, algorithms.ED25519, "ed25519_key"),))
+    assert _refused(ed25519_only) == "federation.missing_pq_signature"
+    pq_only = _hand_signed(halves=((httpsig.PQ_LABEL, httpsig.MLDSA65, "mldsa_key"),))
+    assert _refused(pq_only) == "federation.bad_signature"
+    # The ML-DSA half by another key, grafted onto a genuine Ed25519 half.
+    genuine, forged = _hand_signed(), _hand_signed(key=OTHER)
+    grafted = genuine | {
+        "signature": genuine["signature"].split(", ")[0] + ", " + forged["signature"].split(", ")[1],
+    }
+    assert _refused(grafted) == "federation.bad_signature"
+    # Each half verified under its own algorithm: an Ed25519 signature labelled airrc-pq is refused.
+    swapped = _hand_signed(
+        halves=(
+            (httpsig.LABEL, algorithms.ED25519, "ed25519_key"),
+            (httpsig.PQ_LABEL, algorithms.ED25519, "ed25519_key"),
+        )
+    )
+    assert _refused(swapped) == "federation.bad_signature"
+    assert _refused(_hand_signed(pq_nonce="n-2")) == "federation.bad_signature"
+
+
+def test_the_two_labels_carry_their_algorithms():
+    signature_input = _signed()["signature-input"]
+    assert "airrc=(" in signature_input
+    assert 'alg="ed25519"' in signature_input
+    assert "airrc-pq=(" in signature_input
+    assert 'alg="ml-dsa-65"' in signature_input
 
 
 def _response(status=200, body=b'{"ok":true}', request_headers=None):
@@ -116,7 +163,7 @@ def _verify_response(headers, request_headers, *, status=200, body=b'{"ok":true}
         request_method="POST",
         request_url=url,
         request_headers=request_headers.items(),
-        key=key.public_key(),
+        key=key.verifier,
         key_id="node-a",
         max_age=MAX_AGE,
     )
@@ -142,3 +189,12 @@ def test_a_response_is_bound_to_its_status_body_and_request():
     with pytest.raises(FederationAuthError) as unsigned:
         _verify_response({"content-type": "application/json"}, request_headers)
     assert unsigned.value.code == "federation.unsigned_response"
+    ed25519_only = {
+        "content-type": headers["content-type"],
+        "content-digest": headers["content-digest"],
+        "signature-input": headers["signature-input"].split(", airrc-pq=")[0],
+        "signature": headers["signature"].split(", airrc-pq=")[0],
+    }
+    with pytest.raises(FederationAuthError) as half:
+        _verify_response(ed25519_only, request_headers)
+    assert half.value.code == "federation.missing_pq_signature"

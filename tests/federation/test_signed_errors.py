@@ -29,7 +29,7 @@ def _check(receiver, response, request_headers, *, bound=True, status=None, meth
         request_method=method,
         request_url=url,
         request_headers=request_headers.items(),
-        key=receiver.identity.ed25519_key.public_key(),
+        key=receiver.identity.signer.verifier,
         key_id=receiver.id,
         max_age=timedelta(minutes=5),
         bound=bound,
@@ -54,9 +54,7 @@ def test_refusals_are_signed_and_bound_to_the_request(pair, make_node):
 
         # Signed by an unpinned key: refused, and the refusal is bound to that very request.
         body = b'{"statements":[]}'
-        signed = httpsig.sign_request(
-            "POST", URL, body, key=stranger.identity.ed25519_key, key_id=stranger.id
-        )
+        signed = httpsig.sign_request("POST", URL, body, key=stranger.identity.signer, key_id=stranger.id)
         unknown = client.post(URL, content=body, headers=signed.headers)
         assert unknown.status_code == 401
         assert unknown.json()["error"]["code"] == "federation.unknown_key"
@@ -64,7 +62,7 @@ def test_refusals_are_signed_and_bound_to_the_request(pair, make_node):
 
         # A body that is not a batch, from a pinned peer: a signed 4xx too.
         junk = b'{"statements": 7}'
-        signed = httpsig.sign_request("POST", URL, junk, key=sender.identity.ed25519_key, key_id=sender.id)
+        signed = httpsig.sign_request("POST", URL, junk, key=sender.identity.signer, key_id=sender.id)
         refused = client.post(URL, content=junk, headers=signed.headers)
         assert 400 <= refused.status_code < 500
         assert refused.json()["error"]["code"] != "internal.error"
@@ -86,9 +84,7 @@ def test_behind_a_tls_proxy_the_public_base_url_is_the_signed_target(make_node):
         receiver.trust.pin_chain(s, sender.card_chain())
     signed_url = f"{public}/federation/v1/limits"
     with TestClient(create_app(receiver)) as client:
-        request = httpsig.sign_request(
-            "GET", signed_url, b"", key=sender.identity.ed25519_key, key_id=sender.id
-        )
+        request = httpsig.sign_request("GET", signed_url, b"", key=sender.identity.signer, key_id=sender.id)
         answer = client.get("/federation/v1/limits", headers=request.headers)
         assert answer.status_code == 200, answer.text
         # The answer is bound to the URL the sender signed, so the sender's own check passes.
@@ -98,7 +94,7 @@ def test_behind_a_tls_proxy_the_public_base_url_is_the_signed_target(make_node):
             "GET",
             "http://testserver/federation/v1/limits",
             b"",
-            key=sender.identity.ed25519_key,
+            key=sender.identity.signer,
             key_id=sender.id,
         )
         refused = client.get("/federation/v1/limits", headers=inner.headers)

@@ -18,7 +18,7 @@ def _sync(net: Net, node_name: str, peer_name: str, limit: int = 100) -> int:
         store=node.store,
         inbox=node.inbox,
         outbox=node.outbox,
-        signing_key=node.identity.ed25519_key,
+        signing_key=node.identity.signer,
         client=net.http,
         limit=limit,
     )

@@ -268,7 +268,7 @@ def test_a_node_outside_the_channel_cannot_read_it(net: Net) -> None:
         store=sg.store,
         inbox=sg.inbox,
         outbox=sg.outbox,
-        signing_key=sg.identity.ed25519_key,
+        signing_key=sg.identity.signer,
         client=net.http,
         limit=100,
     )

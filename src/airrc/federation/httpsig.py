@@ -1,4 +1,8 @@
-"""RFC 9421 HTTP Message Signatures between nodes (Ed25519 key of the pinned card), strict profile.
+"""RFC 9421 HTTP Message Signatures between nodes, strict profile, hybrid like everything else we sign.
+
+Every request and answer carries two signatures over the same components and parameters: label ``airrc``
+(Ed25519) and label ``airrc-pq`` (ML-DSA-65, ``alg="ml-dsa-65"``), both with the pinned card's keys. Both
+must verify; a message with only one is refused (``federation.missing_pq_signature``).
 
 Requests cover ``@method``, ``@target-uri``, ``content-digest`` (RFC 9530, SHA-256, checked against the
 body) and ``content-type``, with ``created``, ``keyid`` (the sender's node id), a ``nonce`` and the tag
@@ -14,20 +18,26 @@ import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
+from cryptography.hazmat.primitives.asymmetric import mldsa
 from http_message_signatures import (
     HTTPMessageSigner,
     HTTPMessageVerifier,
+    HTTPSignatureAlgorithm,
     HTTPSignatureKeyResolver,
     InvalidSignature,
     algorithms,
 )
 from http_message_signatures.exceptions import HTTPMessageSignaturesException
 
+from airrc.crypto.signing import HybridSigner, HybridVerifier
 from airrc.errors import FederationAuthError
 
 __all__ = [
+    "LABEL",
+    "PQ_LABEL",
     "REQUEST_COMPONENTS",
     "RESPONSE_COMPONENTS",
     "TAG",
@@ -42,6 +52,7 @@ __all__ = [
 
 TAG = "airrc-federation/v1"
 LABEL = "airrc"
+PQ_LABEL = "airrc-pq"
 REQUEST_COMPONENTS = ("@method", "@target-uri", "content-digest", "content-type")
 RESPONSE_COMPONENTS = (
     "@status",
@@ -114,19 +125,49 @@ class SignedRequest:
     body: bytes
 
 
-class _Keys(HTTPSignatureKeyResolver):
+class MLDSA65(HTTPSignatureAlgorithm):
+    """ML-DSA-65 (FIPS 204) for RFC 9421. Not in the IANA registry yet: our ``alg`` value is ``ml-dsa-65``."""
+
+    algorithm_id = "ml-dsa-65"
+
     def __init__(
         self,
-        lookup: Callable[[str], ed25519.Ed25519PublicKey | None],
-        private: ed25519.Ed25519PrivateKey | None = None,
+        public_key: mldsa.MLDSA65PublicKey | None = None,
+        private_key: mldsa.MLDSA65PrivateKey | None = None,
     ) -> None:
+        self.public_key = public_key
+        self.private_key = private_key
+
+    def sign(self, message: bytes) -> bytes:
+        if self.private_key is None:
+            raise HTTPMessageSignaturesException("no ML-DSA-65 private key")
+        return self.private_key.sign(message)
+
+    def verify(self, signature: bytes, message: bytes) -> None:
+        if self.public_key is None:
+            raise HTTPMessageSignaturesException("no ML-DSA-65 public key")
+        try:
+            self.public_key.verify(signature, message)
+        except CryptoInvalidSignature as exc:
+            raise InvalidSignature("the ml-dsa-65 signature does not verify") from exc
+
+
+# (label, algorithm, which half of a hybrid key): signed and verified in this order, both required.
+_HALVES: tuple[tuple[str, type[HTTPSignatureAlgorithm], str], ...] = (
+    (LABEL, algorithms.ED25519, "ed25519_key"),
+    (PQ_LABEL, MLDSA65, "mldsa_key"),
+)
+
+
+class _Keys(HTTPSignatureKeyResolver):
+    def __init__(self, lookup: Callable[[str], object | None], private: object | None = None) -> None:
         self.lookup = lookup
         self.private = private
 
-    def resolve_public_key(self, key_id: str) -> ed25519.Ed25519PublicKey | None:
+    def resolve_public_key(self, key_id: str) -> object | None:
         return self.lookup(key_id)
 
-    def resolve_private_key(self, key_id: str) -> ed25519.Ed25519PrivateKey:
+    def resolve_private_key(self, key_id: str) -> object:
         if self.private is None:
             raise KeyError(key_id)
         return self.private
@@ -140,10 +181,82 @@ class NonceCache:
     seen: dict[str, datetime] = field(default_factory=dict)
 
 
-def _signer(private_key: ed25519.Ed25519PrivateKey) -> HTTPMessageSigner:
-    return HTTPMessageSigner(
-        signature_algorithm=algorithms.ED25519, key_resolver=_Keys(lambda _k: None, private_key)
-    )
+def _sign_both(
+    message: _Request | _Response,
+    key: HybridSigner,
+    *,
+    key_id: str,
+    created: datetime,
+    covered: tuple[str, ...],
+    body: bytes,
+    nonce: str | None = None,
+) -> None:
+    for label, algorithm, half in _HALVES:
+        HTTPMessageSigner(
+            signature_algorithm=algorithm, key_resolver=_Keys(lambda _k: None, getattr(key, half))
+        ).sign(
+            message,
+            key_id=key_id,
+            created=created,
+            nonce=nonce,
+            label=label,
+            tag=TAG,
+            covered_component_ids=covered,
+            body=body,
+            append_if_signature_exists=label != LABEL,
+            use_existing_digest=label != LABEL,
+        )
+
+
+def _verify_both(
+    message: _Request | _Response,
+    lookup: Callable[[str], HybridVerifier | None],
+    *,
+    max_age: timedelta,
+    required: tuple[str, ...],
+    body: bytes,
+) -> list[Any]:
+    """Each half verified under its own label; the two must agree on key id, time and nonce."""
+    labels = _labels(message.headers.get("signature-input") or "")
+    if PQ_LABEL not in labels and LABEL in labels:
+        raise FederationAuthError(
+            "the message carries no ML-DSA-65 signature (label airrc-pq)",
+            code="federation.missing_pq_signature",
+        )
+    results = []
+    for label, algorithm, half in _HALVES:
+
+        def resolve(key_id: str, half: str = half) -> object | None:
+            verifier = lookup(key_id)
+            return None if verifier is None else getattr(verifier, half)
+
+        verifier = HTTPMessageVerifier(signature_algorithm=algorithm, key_resolver=_Keys(resolve))
+        found = verifier.verify(
+            message,
+            max_age=max_age,
+            expect_tag=TAG,
+            expect_label=label,
+            require_components=required,
+            body=body,
+        )
+        if len(found) != 1:
+            raise FederationAuthError(
+                f"exactly one {label} signature is expected", code="federation.bad_signature"
+            )
+        results.append(found[0])
+    first, second = (r.parameters for r in results)
+    if any(first.get(p) != second.get(p) for p in ("keyid", "created", "nonce")):
+        raise FederationAuthError(
+            "the two signatures disagree on key, time or nonce", code="federation.bad_signature"
+        )
+    return results
+
+
+def _labels(signature_input: str) -> set[str]:
+    try:
+        return set(HTTPMessageVerifier._parse_signature_dictionary(signature_input))
+    except Exception:  # noqa: BLE001 - a malformed field is refused by the verifier itself
+        return set()
 
 
 def sign_request(
@@ -151,7 +264,7 @@ def sign_request(
     url: str,
     body: bytes,
     *,
-    key: ed25519.Ed25519PrivateKey,
+    key: HybridSigner,
     key_id: str,
     content_type: str = "application/json",
     now: datetime | None = None,
@@ -161,15 +274,14 @@ def sign_request(
 
     ``now`` and ``nonce`` are for test vectors only: a fresh random nonce is what makes replay detectable."""
     request = _Request(method.upper(), url, _Headers([("content-type", content_type)]))
-    _signer(key).sign(
+    _sign_both(
         request,
+        key,
         key_id=key_id,
         created=now or datetime.now(UTC),
-        nonce=nonce or secrets.token_urlsafe(18),
-        label=LABEL,
-        tag=TAG,
-        covered_component_ids=REQUEST_COMPONENTS,
+        covered=REQUEST_COMPONENTS,
         body=body,
+        nonce=nonce or secrets.token_urlsafe(18),
     )
     return SignedRequest(dict(request.headers.items()), body)
 
@@ -186,7 +298,7 @@ def verify_request(
     headers: Iterable[tuple[str, str]],
     body: bytes,
     *,
-    lookup: Callable[[str], ed25519.Ed25519PublicKey | None],
+    lookup: Callable[[str], HybridVerifier | None],
     max_age: timedelta,
 ) -> tuple[str, str, datetime]:
     """Verify a node-to-node request; return (sender key id, nonce, created). Raise with a specific code.
@@ -197,19 +309,14 @@ def verify_request(
     if "signature" not in fields or "signature-input" not in fields:
         raise FederationAuthError("the request is not signed", code="federation.unsigned")
     request = _Request(method.upper(), url, fields)
-    verifier = HTTPMessageVerifier(signature_algorithm=algorithms.ED25519, key_resolver=_Keys(lookup))
     try:
-        results = verifier.verify(
-            request, max_age=max_age, expect_tag=TAG, require_components=REQUEST_COMPONENTS, body=body
-        )
+        results = _verify_both(request, lookup, max_age=max_age, required=REQUEST_COMPONENTS, body=body)
     except InvalidSignature as exc:
         raise FederationAuthError(_classify(str(exc)), code=_code_for(str(exc))) from exc
     except (HTTPMessageSignaturesException, ValueError, KeyError) as exc:
         raise FederationAuthError(
             "the request signature is malformed", code="federation.bad_signature"
         ) from exc
-    if len(results) != 1:
-        raise FederationAuthError("exactly one airrc signature is expected", code="federation.bad_signature")
     params = results[0].parameters
     key_id = str(params.get("keyid", ""))
     created = datetime.fromtimestamp(int(params["created"]), UTC)
@@ -247,7 +354,7 @@ def sign_response(
     request_method: str,
     request_url: str,
     request_headers: Iterable[tuple[str, str]],
-    key: ed25519.Ed25519PrivateKey,
+    key: HybridSigner,
     key_id: str,
     content_type: str = "application/json",
     now: datetime | None = None,
@@ -262,14 +369,8 @@ def sign_response(
     ):
         response = _Response(status, _Headers([("content-type", content_type)]), request)
         try:
-            _signer(key).sign(
-                response,
-                key_id=key_id,
-                created=now or datetime.now(UTC),
-                label=LABEL,
-                tag=TAG,
-                covered_component_ids=covered,
-                body=body,
+            _sign_both(
+                response, key, key_id=key_id, created=now or datetime.now(UTC), covered=covered, body=body
             )
             break
         except (HTTPMessageSignaturesException, ValueError, KeyError):
@@ -286,7 +387,7 @@ def verify_response(
     request_method: str,
     request_url: str,
     request_headers: Iterable[tuple[str, str]],
-    key: ed25519.Ed25519PublicKey,
+    key: HybridVerifier,
     key_id: str,
     max_age: timedelta,
     bound: bool = True,
@@ -298,17 +399,20 @@ def verify_response(
     response = _Response(status, _Headers(headers), request)
     if "signature" not in response.headers:
         raise FederationAuthError("the response is not signed", code="federation.unsigned_response")
-    verifier = HTTPMessageVerifier(
-        signature_algorithm=algorithms.ED25519, key_resolver=_Keys(lambda k: key if k == key_id else None)
-    )
     try:
-        verifier.verify(
+        _verify_both(
             response,
+            lambda k: key if k == key_id else None,
             max_age=max_age,
-            expect_tag=TAG,
-            require_components=RESPONSE_COMPONENTS if bound else UNBOUND_RESPONSE_COMPONENTS,
+            required=RESPONSE_COMPONENTS if bound else UNBOUND_RESPONSE_COMPONENTS,
             body=body,
         )
+    except FederationAuthError as exc:
+        if exc.code == "federation.missing_pq_signature":
+            raise
+        raise FederationAuthError(
+            "the response signature does not verify", code="federation.bad_response"
+        ) from exc
     except (InvalidSignature, HTTPMessageSignaturesException, ValueError, KeyError) as exc:
         raise FederationAuthError(
             "the response signature does not verify", code="federation.bad_response"

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import (
     event,
     func,
@@ -26,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from airrc.crypto.signing import HybridSigner
 from airrc.crypto.trust import NodeCard
 from airrc.errors import Error, FederationError, InputError
 from airrc.federation.context import FederationComponent, FederationContext
@@ -76,7 +76,7 @@ class Outbox(FederationComponent):
         self,
         context: FederationContext,
         *,
-        signing_key: ed25519.Ed25519PrivateKey,
+        signing_key: HybridSigner,
         max_backoff: timedelta,
         link_failure_after: timedelta,
     ) -> None:

@@ -10,9 +10,9 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from airrc.crypto.canonical import parse_json
+from airrc.crypto.signing import HybridSigner
 from airrc.crypto.trust import NodeCard
 from airrc.errors import FederationError, InputError
 from airrc.federation.httpsig import sign_request, verify_response
@@ -59,7 +59,7 @@ def read_signed_answer(
         request_method=method,
         request_url=url,
         request_headers=request_headers.items(),
-        key=peer.keys.verifier().ed25519_key,
+        key=peer.keys.verifier(),
         key_id=peer.id,
         max_age=max_age,
     )
@@ -96,7 +96,7 @@ class PeerClient:
         http: httpx.Client,
         *,
         node_id: str | None = None,
-        key: ed25519.Ed25519PrivateKey | None = None,
+        key: HybridSigner | None = None,
         max_age: timedelta = timedelta(minutes=5),
         timeout: float = 30.0,
     ) -> None:

@@ -6,12 +6,12 @@ import json
 from datetime import timedelta
 from typing import Annotated, Any, Protocol
 
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from airrc.crypto.keys import NodeIdentity
+from airrc.crypto.signing import HybridVerifier
 from airrc.crypto.trust import NodeCard
 from airrc.errors import UnknownIssuer
 from airrc.federation.httpsig import FederationAuthError, sign_response, verify_request
@@ -57,7 +57,7 @@ def authenticate_peer(
     """The pinned peer that signed this request, after the whole signing profile and the replay check."""
     cards: dict[str, NodeCard] = {}
 
-    def lookup(key_id: str) -> ed25519.Ed25519PublicKey | None:
+    def lookup(key_id: str) -> HybridVerifier | None:
         try:
             with node.store.read_session() as session:
                 card = node.trust.current(session, key_id)
@@ -66,7 +66,7 @@ def authenticate_peer(
         if card.id == node.id:
             return None
         cards[key_id] = card
-        return card.keys.verifier().ed25519_key
+        return card.keys.verifier()
 
     sender_id, nonce, _created = verify_request(
         request.method,
@@ -94,7 +94,7 @@ def signed_answer(node: FederationHost, request: Request, status: int, doc: dict
         request_method=request.method,
         request_url=target_uri(node, request),
         request_headers=request.headers.items(),
-        key=node.identity.ed25519_key,
+        key=node.identity.signer,
         key_id=node.id,
     )
     headers.pop("content-type", None)

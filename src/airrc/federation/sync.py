@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
+from airrc.crypto.signing import HybridSigner
 from airrc.crypto.trust import NodeCard
 from airrc.errors import FederationError
 from airrc.federation.inbox import Inbox
@@ -66,7 +66,7 @@ def sync_peer(
     store: Store,
     inbox: Inbox,
     outbox: Outbox,
-    signing_key: ed25519.Ed25519PrivateKey,
+    signing_key: HybridSigner,
     client: httpx.Client,
     limit: int,
     max_rounds: int = 100,
@@ -109,7 +109,7 @@ def _get(
     *,
     peer: NodeCard,
     node_id: str,
-    key: ed25519.Ed25519PrivateKey,
+    key: HybridSigner,
     client: httpx.Client,
     since: int,
     limit: int,

@@ -270,9 +270,7 @@ def _first_cosignature(
 
 def _fetch_log(ctx: StandardsContext, client: httpx.Client, attester: NodeCard, attestation_id: str) -> bytes:
     try:
-        peers = PeerClient(
-            client, node_id=ctx.node_id, key=ctx.identity.ed25519_key, max_age=ctx.request_max_age
-        )
+        peers = PeerClient(client, node_id=ctx.node_id, key=ctx.identity.signer, max_age=ctx.request_max_age)
         doc = peers.signed_get(attester, f"{LOG_PATH}{attestation_id}", timeout=HTTP_TIMEOUT)
     except Error as exc:
         raise StandardsError(
