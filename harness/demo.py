@@ -50,7 +50,12 @@ def human_control_scenario(us: DemoNode, cn: DemoNode, base: Path, console: Cons
             http.post(
                 f"{us.url}/control/v1/decisions/{decision_id}/votes",
                 headers=sessions[name],
-                json={"approve": True, "reason": f"{name}: checked with the grid operator"},
+                # The session token never signs: the approver's password unlocks their key for this vote.
+                json={
+                    "approve": True,
+                    "reason": f"{name}: checked with the grid operator",
+                    "password": f"{name}-approver-pw",
+                },
             ).raise_for_status()
 
         decision_id, salt = sdk.request(

@@ -303,6 +303,23 @@ class Node:
 
         return self._throttled(username, address, check)
 
+    def unlock_personal_key(
+        self, principal: AuthenticatedPrincipal, password: str, *, address: str | None = None
+    ) -> AuthenticatedPrincipal:
+        """``principal`` (authenticated by its token) with its personal key, for one signing act; the
+        password is throttled and counted as a login is."""
+
+        def unlock() -> AuthenticatedPrincipal:
+            with self.store.read_session() as session:
+                signer = self.principals.unlock(
+                    session, principal.username, password, token_id=principal.token_id
+                )
+            if signer.id != principal.id:
+                raise AuthError("invalid username or password", code="auth.bad_credentials")
+            return signer
+
+        return self._throttled(principal.username, address, unlock)
+
     def _throttled(self, username: str, address: str | None, attempt: Callable[[], _T]) -> _T:
         with self.store.read_session() as session:
             self.throttle.check(session, username, address)

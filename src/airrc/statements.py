@@ -205,6 +205,7 @@ class RosterEntry(BaseModel):
     username: str = Field(max_length=64)
     roles: tuple[str, ...]
     public_key: str = Field(max_length=64, description="base64 raw Ed25519 personal key")
+    ml_dsa_65_key: str = Field(max_length=2700, description="base64 raw ML-DSA-65 personal key")
     active: bool = True
 
 

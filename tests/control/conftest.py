@@ -31,6 +31,7 @@ def env(node):
     for name, password in PASSWORDS.items():
         r = client.post("/api/v1/auth/login", json={"username": name, "password": password})
         tokens[name] = r.json()["token"]
+        TOKEN_PASSWORDS[tokens[name]] = password
     return node, client, tokens
 
 
@@ -53,9 +54,12 @@ def request_decision(client, token, category="critical_infrastructure_shutdown",
     )
 
 
-def vote(client, token, decision, approve=True):
-    return client.post(
-        f"/control/v1/decisions/{decision}/votes",
-        headers=h(token),
-        json={"approve": approve, "reason": "checked with the grid operator"},
-    )
+# A token never signs: each vote carries its approver's password (looked up by the token here).
+TOKEN_PASSWORDS: dict[str, str] = {}
+
+
+def vote(client, token, decision, approve=True, password=None):
+    body = {"approve": approve, "reason": "checked with the grid operator"}
+    if (password := TOKEN_PASSWORDS.get(token) if password is None else password) is not None:
+        body["password"] = password
+    return client.post(f"/control/v1/decisions/{decision}/votes", headers=h(token), json=body)

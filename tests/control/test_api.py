@@ -24,6 +24,9 @@ def test_bad_inputs_are_refused_with_codes_and_recorded(env):
     decision = _request(client, t["ai"]).json()["decision"]["id"]
     _err(_vote(client, t["ai"], decision), 403, "control.ai_cannot_vote")
     _err(_vote(client, t["dan"], decision), 403, "auth.forbidden")
+    # A session token never signs: without the approver's password, or with a wrong one, no vote.
+    _err(_vote(client, t["ann"], decision, password=""), 403, "auth.key_locked")
+    _err(_vote(client, t["ann"], decision, password="not ann's password"), 401, "auth.bad_credentials")
     assert _vote(client, t["ann"], decision).json()["state"] == "pending"
     _err(_vote(client, t["ann"], decision), 409, "control.duplicate_vote")
     # A requester that is also an approver may not approve its own request.
@@ -55,6 +58,8 @@ def test_bad_inputs_are_refused_with_codes_and_recorded(env):
         "control.not_a_requester",
         "control.ai_cannot_vote",
         "auth.forbidden",
+        "auth.key_locked",
+        "auth.bad_credentials",
         "control.duplicate_vote",
         "control.requester_cannot_vote",
         "control.expired",

@@ -34,11 +34,12 @@ def test_issued_control_statements_verify_and_misfits_are_refused(node):
         "request": "r-1",
         "voter": "u-1",
         "voter_key": "AAAA",
+        "voter_pq_key": "AAAA",
         "vote": "approve",
         "reason_commitment": "0" * 64,
         "reason": {"recipients": {node.id: "AAAA"}},
         "at": "2026-12-03T00:00:00Z",
-        "personal_signature": "AAAA",
+        "personal_signature": {"ed25519": "AAAA", "ml-dsa-65": "AAAA"},
     }
     with node.store.session() as session:
         good = node.statements.issue(session, kind="control.vote", audience=[node.id], body=vote, tlp="amber")
@@ -48,6 +49,7 @@ def test_issued_control_statements_verify_and_misfits_are_refused(node):
                 {**vote, "extra": 1},
                 {**vote, "vote": "abstain"},
                 {**vote, "reason_commitment": "not hex"},
+                {**vote, "personal_signature": "AAAA"},
             )
         ]
     assert _verify(node, good) is good

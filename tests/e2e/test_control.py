@@ -54,7 +54,7 @@ def _scenario(us, cn, sdk, card, tmp_path):
                         r = httpx.post(
                             f"{us.url}/control/v1/decisions/{pending[0]['id']}/votes",
                             headers=approvers[who],
-                            json={"approve": approve, "reason": "reviewed"},
+                            json={"approve": approve, "reason": "reviewed", "password": f"{who} approver pw"},
                         )
                         assert r.status_code == 200, r.text
                     return

@@ -38,9 +38,22 @@ def test_the_hotline_over_http(net: Net) -> None:
     assert [m["id"] for m in inbox] == [message_id]
     assert set(inbox[0]["rendered"]) == {"zh"}
     assert "特急" in inbox[0]["rendered"]["zh"]
-    acked = cn_api.post(f"/hotline/v1/messages/{message_id}/ack", headers=cn_h)
+    # The session token alone cannot sign: the officer's password unlocks their key for this act.
+    locked = cn_api.post(f"/hotline/v1/messages/{message_id}/ack", headers=cn_h)
+    assert locked.status_code == 403
+    assert locked.json()["error"]["code"] == "auth.key_locked"
+    wrong = cn_api.post(
+        f"/hotline/v1/messages/{message_id}/ack", headers=cn_h, json={"password": "not the password"}
+    )
+    assert wrong.status_code == 401
+    assert wrong.json()["error"]["code"] == "auth.bad_credentials"
+    acked = cn_api.post(
+        f"/hotline/v1/messages/{message_id}/ack", headers=cn_h, json={"password": OFFICER_PASSWORD}
+    )
     assert acked.status_code == 200, acked.text
-    again = cn_api.post(f"/hotline/v1/messages/{message_id}/ack", headers=cn_h)
+    again = cn_api.post(
+        f"/hotline/v1/messages/{message_id}/ack", headers=cn_h, json={"password": OFFICER_PASSWORD}
+    )
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "hotline.already_acknowledged"
     net.relay()

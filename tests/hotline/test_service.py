@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from airrc.alerts import Alert
 from airrc.crypto.sealing import open_sealed
+from airrc.crypto.signing import HybridSignature
 from airrc.errors import Conflict, Error, Forbidden, SealError
 from airrc.federation.sync import sync_peer
 from airrc.hotline.channel import AckBody, Officer
@@ -153,9 +154,13 @@ def test_a_node_cannot_invent_an_acknowledgement(net: Net) -> None:
             officer=Officer(
                 user_id=officer.id,
                 username=officer.username,
-                public_key=base64.b64encode(officer.personal_key.public_key().public_bytes_raw()).decode(),
+                public_key=officer.personal_public_keys()[0],
+                ml_dsa_65_key=officer.personal_public_keys()[1],
             ),
-            officer_signature=base64.b64encode(b"\x00" * 64).decode(),
+            officer_signature=HybridSignature(
+                ed25519=base64.b64encode(b"\x00" * 64).decode(),
+                ml_dsa_65=base64.b64encode(b"\x00" * 3309).decode(),
+            ),
         )
         cn.statements.issue(
             s, kind="hotline.ack", audience=[us.id, cn.id], body=forged.model_dump(mode="json"), tlp="amber"

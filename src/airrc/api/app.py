@@ -53,10 +53,11 @@ def _served(node: Node) -> Node:
         federation_routes.FederationHost,
         hotline_transcript.TranscriptHost,
         ledger_routes.LedgerHost,
-        principals_web.Host,
+        principals_web.SigningHost,
+        principals_web.BasicHost,
         standards_routes.StandardsPeerHost,
         media_routes.MediaHost,
-    ] = (node, node, node, node, node, node, node, node)
+    ] = (node, node, node, node, node, node, node, node, node)
     return node
 
 
@@ -230,7 +231,6 @@ def _routes() -> APIRouter:
             "username": principal.username,
             "kind": principal.kind,
             "roles": sorted(principal.roles),
-            "personal_key_unlocked": principal.personal_key is not None,
         }
 
     @router.get("/node", tags=["node"])
@@ -325,7 +325,6 @@ def _token_json(token: TokenRow, username: str) -> dict[str, Any]:
         "id": token.id,
         "principal": username,
         "kind": token.kind,
-        "can_sign": token.wrapped_key is not None,
         "created_at": token.created_at.isoformat(),
         "expires_at": token.expires_at.isoformat(),
         "revoked": token.revoked,

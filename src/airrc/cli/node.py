@@ -265,25 +265,15 @@ def token_create(
     principal: Annotated[
         str, typer.Option("--principal", help="User or AI system the token acts for.")
     ] = "admin",
-    expires: Annotated[
-        float | None,
-        typer.Option(help="Lifetime in days (default 30; 1 for a token that can sign, at most 7)."),
-    ] = None,
-    password_stdin: Annotated[
-        bool,
-        typer.Option("--password-stdin", help="Unlock the user's personal key with the password on stdin."),
-    ] = False,
+    expires: Annotated[float, typer.Option(help="Lifetime in days (at most 366).")] = 30,
     home: HomeOpt = None,
 ) -> None:
-    """Create an API token; prints only the token."""
+    """Create an API token; prints only the token. A token never signs in a person's name: acknowledging
+    or voting through the API takes the person's password in that request."""
     node = open_node(home)
-    password = read_password() if password_stdin else None
     with node.store.session() as session:
         row = node.principals.get(session, principal)
-        if password is not None:
-            node.principals.check_password(session, principal, password)
-        days = expires if expires is not None else (1 if password is not None else 30)
-        token = node.principals.create_token(session, row, lifetime=timedelta(days=days), password=password)
+        token = node.principals.create_token(session, row, lifetime=timedelta(days=expires))
     sys.stdout.write(token + "\n")
 
 
@@ -293,7 +283,7 @@ def token_list(
     as_json: Annotated[bool, typer.Option("--json")] = False,
     home: HomeOpt = None,
 ) -> None:
-    """List tokens (ids, never secrets): whose, whether they can sign, expiry, revoked."""
+    """List tokens (ids, never secrets): whose, kind, expiry, revoked."""
     node = open_node(home)
     with node.store.session() as session:
         rows = node.principals.tokens(session, principal)
@@ -302,7 +292,6 @@ def token_list(
             "id": t.id,
             "principal": u,
             "kind": t.kind,
-            "can_sign": t.wrapped_key is not None,
             "expires_at": t.expires_at.isoformat(),
             "revoked": t.revoked,
         }

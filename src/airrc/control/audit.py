@@ -79,11 +79,19 @@ def _approver_keys(rosters: list[SignedStatement]) -> list[tuple[int, dict[str, 
     out = []
     for roster in sorted(rosters, key=lambda s: s.statement.seq):
         users = {
-            u["user_id"]: (u["public_key"], bool(u.get("active")) and "approver" in u.get("roles", []))
+            u["user_id"]: (
+                _keys_of(u["public_key"], u.get("ml_dsa_65_key")),
+                bool(u.get("active")) and "approver" in u.get("roles", []),
+            )
             for u in roster.statement.body.get("users", [])
         }
         out.append((roster.statement.seq, users))
     return out
+
+
+def _keys_of(ed25519_key: str, ml_dsa_65_key: str | None) -> str:
+    """Both halves of a personal key, compared as one (a roster's entry against a vote's)."""
+    return f"{ed25519_key} {ml_dsa_65_key or ''}"
 
 
 def _roster_at(
@@ -186,7 +194,7 @@ def _valid_approvers(
             vb["vote"] == "approve"
             and vb["voter"] != requester
             and is_approver
-            and key == vb["voter_key"]
+            and key == _keys_of(vb["voter_key"], vb.get("voter_pq_key"))
             and _when(vb["at"]) <= expires_at
             and vote.statement.seq < outcome.statement.seq
         ):

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from airrc.crypto.sealing import SealedBody
+from airrc.crypto.signing import HybridSignature
 from airrc.statements import register_kind
 
 __all__ = ["AuthorizationBody", "ExecutionBody", "OutcomeBody", "RequestBody", "VoteBody"]
@@ -44,12 +45,13 @@ class VoteBody(_Body):
     decision_id: str = Id
     request: str = Id
     voter: str = Id
-    voter_key: str = Field(max_length=64)
+    voter_key: str = Field(max_length=64, description="base64 raw Ed25519 personal key")
+    voter_pq_key: str = Field(max_length=2700, description="base64 raw ML-DSA-65 personal key")
     vote: Literal["approve", "deny"]
     reason_commitment: str = Commitment
     reason: SealedBody
     at: str = Stamp
-    personal_signature: str = Field(max_length=128)
+    personal_signature: HybridSignature
 
 
 class AuthorizationBody(_Body):

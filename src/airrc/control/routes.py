@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from airrc.config import Settings
@@ -12,7 +12,7 @@ from airrc.control.audit import audit, record_rows
 from airrc.control.policy import ControlError
 from airrc.control.service import ControlService
 from airrc.errors import Error
-from airrc.principals.web import CurrentPrincipal
+from airrc.principals.web import CurrentPrincipal, SigningHostDep, unlock_for_signing
 from airrc.routing import BoundedJSONRoute, served_host
 from airrc.statements import parse_signed_statement
 from airrc.store.db import Store
@@ -55,6 +55,9 @@ class VoteRequest(BaseModel):
 
     approve: bool
     reason: str = Field(min_length=1, max_length=5000)
+    password: str | None = Field(
+        default=None, max_length=1024, description="the approver's password: it unlocks their key now"
+    )
 
 
 class ExecutionReport(BaseModel):
@@ -119,14 +122,29 @@ def get_decision(decision_id: str, node: NodeDep, principal: CurrentPrincipal) -
 
 
 @router.post("/decisions/{decision_id}/votes")
-def vote(decision_id: str, body: VoteRequest, node: NodeDep, principal: CurrentPrincipal) -> dict[str, Any]:
-    """Approve or deny, signed with the approver's personal key (their session must have unlocked it)."""
+def vote(
+    decision_id: str,
+    *,
+    body: VoteRequest,
+    request: Request,
+    node: NodeDep,
+    signing: SigningHostDep,
+    principal: CurrentPrincipal,
+) -> dict[str, Any]:
+    """Approve or deny, signed with the approver's personal key, unlocked by the password sent now."""
+    signer = principal
+    if principal.kind == "user" and "approver" in principal.roles:
+        try:
+            signer = unlock_for_signing(request, signing, principal, body.password)
+        except Error as exc:
+            node.control.refuse(principal.username, "vote", exc.code, decision_id)
+            raise
     decision = _refusing(
         node,
         principal,
         "vote",
         decision_id,
-        lambda s: node.control.vote(s, principal, decision_id, approve=body.approve, reason=body.reason),
+        lambda s: node.control.vote(s, signer, decision_id, approve=body.approve, reason=body.reason),
     )
     result: dict[str, Any] = decision.to_json()
     return result

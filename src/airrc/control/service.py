@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,6 +24,7 @@ from airrc.control.policy import CategoryCatalog, Vote, commitment, decide, vote
 from airrc.control.tables import DecisionRow, RefusalRow, VoteRow
 from airrc.crypto.keys import NodeIdentity, PublicKeys
 from airrc.crypto.sealing import SealedBody, open_sealed, seal
+from airrc.crypto.signing import HybridSignature, HybridVerifier
 from airrc.errors import ControlError, Forbidden
 from airrc.principals.accounts import AuthenticatedPrincipal
 from airrc.statements import SignedStatement, format_timestamp
@@ -241,8 +241,7 @@ class ControlService:
             at=at,
         )
         signature = principal.sign_personally(payload)
-        key = principal.personal_key
-        assert key is not None  # noqa: S101 - sign_personally raised otherwise
+        ed_public, pq_public = principal.personal_public_keys()
         signed = self._issue(
             session,
             "control.vote",
@@ -250,14 +249,15 @@ class ControlService:
                 decision_id=decision_id,
                 request=row.request_statement,
                 voter=principal.id,
-                voter_key=base64.b64encode(key.public_key().public_bytes_raw()).decode(),
+                voter_key=ed_public,
+                voter_pq_key=pq_public,
                 vote="approve" if approve else "deny",
                 reason_commitment=reason_commitment,
                 reason=self._seal(
                     "control.vote", {"reason": reason, "salt": base64.b64encode(salt).decode()}
                 ),
                 at=at,
-                personal_signature=base64.b64encode(signature).decode(),
+                personal_signature=signature,
             ),
         )
         session.add(
@@ -429,7 +429,7 @@ class ControlService:
 def verify_vote_signature(body: dict[str, Any]) -> None:
     """Check an approver's personal signature inside a ``control.vote`` body; raise if it fails."""
     try:
-        key = ed25519.Ed25519PublicKey.from_public_bytes(base64.b64decode(body["voter_key"], validate=True))
+        verifier = HybridVerifier.from_b64(body["voter_key"], body["voter_pq_key"])
         payload = vote_payload(
             decision_id=body["decision_id"],
             request_id=body["request"],
@@ -438,7 +438,7 @@ def verify_vote_signature(body: dict[str, Any]) -> None:
             reason_commitment=body["reason_commitment"],
             at=body["at"],
         )
-        key.verify(base64.b64decode(body["personal_signature"], validate=True), payload)
+        verifier.verify_message(payload, HybridSignature.model_validate(body["personal_signature"]))
     except Exception as exc:
         raise ControlError(
             "a vote's personal signature does not verify", code="control.bad_vote_signature"

@@ -43,8 +43,22 @@ class HybridVerifier:
     ed25519_key: ed25519.Ed25519PublicKey
     mldsa_key: mldsa.MLDSA65PublicKey
 
+    @classmethod
+    def from_b64(cls, ed25519_key: str, ml_dsa_65_key: str) -> HybridVerifier:
+        """The verifier for two base64 raw public keys (a person's, as rosters publish them)."""
+        try:
+            return cls(
+                ed25519.Ed25519PublicKey.from_public_bytes(b64decode(ed25519_key, what="ed25519 key")),
+                mldsa.MLDSA65PublicKey.from_public_bytes(b64decode(ml_dsa_65_key, what="ml-dsa-65 key")),
+            )
+        except (InputError, ValueError) as exc:
+            raise SignatureInvalid("a public key is malformed", algorithm="encoding") from exc
+
     def verify(self, domain: str, payload: bytes, signature: HybridSignature) -> None:
-        message = signing_message(domain, payload)
+        self.verify_message(signing_message(domain, payload), signature)
+
+    def verify_message(self, message: bytes, signature: HybridSignature) -> None:
+        """Both halves over ``message`` (already domain-separated by its maker) or raise."""
         try:
             ed_sig = b64decode(signature.ed25519, what="ed25519 signature")
             pq_sig = b64decode(signature.ml_dsa_65, what="ml-dsa-65 signature")
@@ -72,7 +86,10 @@ class HybridSigner:
     mldsa_key: mldsa.MLDSA65PrivateKey
 
     def sign(self, domain: str, payload: bytes) -> HybridSignature:
-        message = signing_message(domain, payload)
+        return self.sign_message(signing_message(domain, payload))
+
+    def sign_message(self, message: bytes) -> HybridSignature:
+        """Both halves over ``message``, which the caller has domain-separated."""
         return HybridSignature(
             ed25519=b64encode(self.ed25519_key.sign(message)),
             ml_dsa_65=b64encode(self.mldsa_key.sign(message)),
@@ -81,3 +98,28 @@ class HybridSigner:
     @property
     def verifier(self) -> HybridVerifier:
         return HybridVerifier(self.ed25519_key.public_key(), self.mldsa_key.public_key())
+
+    @classmethod
+    def generate(cls) -> HybridSigner:
+        return cls(ed25519.Ed25519PrivateKey.generate(), mldsa.MLDSA65PrivateKey.generate())
+
+    def private_bytes(self) -> bytes:
+        """Ed25519 private key (32 bytes) then the ML-DSA-65 seed (32 bytes): what is sealed at rest."""
+        return self.ed25519_key.private_bytes_raw() + self.mldsa_key.private_bytes_raw()
+
+    @classmethod
+    def from_private_bytes(cls, raw: bytes) -> HybridSigner:
+        if len(raw) != 64:
+            raise ValueError("a hybrid private key is 64 bytes")
+        return cls(
+            ed25519.Ed25519PrivateKey.from_private_bytes(raw[:32]),
+            mldsa.MLDSA65PrivateKey.from_seed_bytes(raw[32:]),
+        )
+
+    def public_b64(self) -> tuple[str, str]:
+        """(Ed25519, ML-DSA-65) raw public keys in base64, as rosters publish them."""
+        verifier = self.verifier
+        return (
+            b64encode(verifier.ed25519_key.public_bytes_raw()),
+            b64encode(verifier.mldsa_key.public_bytes_raw()),
+        )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
@@ -56,7 +55,7 @@ def acknowledge(
         user_id=principal.id,
         at=at,
     )
-    public = principal.personal_key.public_key().public_bytes_raw()
+    ed_public, pq_public = principal.personal_public_keys()
     body = AckBody(
         channel_id=message.channel_id,
         message=message_id,
@@ -65,9 +64,10 @@ def acknowledge(
         officer=Officer(
             user_id=principal.id,
             username=principal.username,
-            public_key=base64.b64encode(public).decode(),
+            public_key=ed_public,
+            ml_dsa_65_key=pq_public,
         ),
-        officer_signature=base64.b64encode(principal.sign_personally(payload)).decode(),
+        officer_signature=principal.sign_personally(payload),
     )
     signed = issue_ack(ctx, session, message, body, moment)
     wait.acked_at, wait.ack_statement, wait.acked_by = moment, signed.statement.id, principal.username

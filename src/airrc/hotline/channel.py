@@ -10,17 +10,15 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 from typing import Any, Literal
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from pydantic import BaseModel, ConfigDict, Field
 
 from airrc.crypto.canonical import canonical_bytes, salted_commitment
 from airrc.crypto.sealing import SealedBody
-from airrc.errors import InputError
+from airrc.crypto.signing import HybridSignature, HybridVerifier
+from airrc.errors import InputError, SignatureInvalid
 from airrc.statements import SignedStatement, register_kind
 
 __all__ = [
@@ -99,6 +97,7 @@ class Officer(BaseModel):
     user_id: str = Field(max_length=64)
     username: str = Field(max_length=64)
     public_key: str = Field(max_length=64, description="base64 raw Ed25519 personal key")
+    ml_dsa_65_key: str = Field(max_length=2700, description="base64 raw ML-DSA-65 personal key")
 
 
 @register_kind(
@@ -112,7 +111,9 @@ class AckBody(BaseModel):
     message_digest: str = Field(pattern=r"^[0-9a-f]{64}$")
     acknowledged_at: str = Field(pattern=TIMESTAMP)
     officer: Officer | None = None
-    officer_signature: str | None = Field(default=None, max_length=128)
+    officer_signature: HybridSignature | None = Field(
+        default=None, description="the officer's hybrid personal signature over ack_payload"
+    )
     automatic: bool = False
 
 
@@ -166,6 +167,7 @@ def check_officer_signature(signed: SignedStatement, body: AckBody, roster: Sign
         or not entry.get("active", True)
         or "duty_officer" not in entry.get("roles", [])
         or entry.get("public_key") != body.officer.public_key
+        or entry.get("ml_dsa_65_key") != body.officer.ml_dsa_65_key
     ):
         raise InputError(
             f"{body.officer.username} is not a duty officer on the issuer's roster", code="hotline.bad_ack"
@@ -179,8 +181,11 @@ def check_officer_signature(signed: SignedStatement, body: AckBody, roster: Sign
         at=body.acknowledged_at,
     )
     try:
-        key = ed25519.Ed25519PublicKey.from_public_bytes(base64.b64decode(body.officer.public_key))
-        key.verify(base64.b64decode(body.officer_signature), payload)
-    except (InvalidSignature, ValueError) as exc:
-        raise InputError("the officer's signature does not verify", code="hotline.bad_ack") from exc
+        verifier = HybridVerifier.from_b64(body.officer.public_key, body.officer.ml_dsa_65_key)
+        verifier.verify_message(payload, body.officer_signature)
+    except SignatureInvalid as exc:
+        raise InputError(
+            f"the officer's signature does not verify ({exc.details.get('algorithm', 'hybrid')})",
+            code="hotline.bad_ack",
+        ) from exc
     return body.officer.username

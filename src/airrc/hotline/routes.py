@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from airrc.hotline.formats import Language
 from airrc.hotline.transcript import TranscriptHost, export_transcript
-from airrc.principals.web import WatchOfficerDep
+from airrc.principals.web import SigningHostDep, WatchOfficerDep, unlock_for_signing
 from airrc.routing import BoundedJSONRoute, served_host
 
 __all__ = ["router"]
@@ -36,6 +36,12 @@ class MessageRequest(BaseModel):
     precedence: str | None = Field(default=None, max_length=16)
     fields: dict[str, Any] = Field(max_length=64)
     in_reply_to: str | None = Field(default=None, max_length=36)
+
+
+class AckRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(max_length=1024, description="the officer's password: it unlocks their key now")
 
 
 def _languages(lang: str) -> tuple[Language, ...]:
@@ -122,10 +128,19 @@ def show_message(
 
 
 @router.post("/messages/{message_id}/ack")
-def acknowledge(message_id: str, node: NodeDep, principal: WatchOfficerDep) -> dict[str, Any]:
-    """A duty officer acknowledges, signing with the personal key their login unlocked."""
+def acknowledge(
+    message_id: str,
+    *,
+    request: Request,
+    node: NodeDep,
+    signing: SigningHostDep,
+    principal: WatchOfficerDep,
+    body: AckRequest | None = None,
+) -> dict[str, Any]:
+    """A duty officer acknowledges, signing with their personal key, unlocked by the password sent now."""
+    officer = unlock_for_signing(request, signing, principal, body.password if body else None)
     with node.store.session() as session:
-        node.hotline.acknowledge(session, principal, message_id)
+        node.hotline.acknowledge(session, officer, message_id)
     with node.store.read_session() as session:
         return node.hotline.message(session, message_id).to_json(node.hotline.catalog)
 

@@ -1,8 +1,9 @@
 """People and programs: users with roles and personal signing keys, AI service principals, tokens.
 
-A user's personal Ed25519 key is encrypted at rest under a key derived from their password (argon2id).
-A token made with the password (a login session, or ``airrc token create`` for a user) carries the secret
-that re-wraps the personal key, so the server can use the key only while that token is presented.
+A user's personal key is hybrid (Ed25519 + ML-DSA-65, like the node's) and encrypted at rest under a key
+derived from their password (argon2id). No token ever carries it: a signing act (an acknowledgement, a
+vote) needs the person's password at that moment (:meth:`Principals.unlock`), and the key lives only for
+that one request.
 """
 
 from __future__ import annotations
@@ -23,14 +24,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from argon2.low_level import Type, hash_secret_raw
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from airrc.crypto.canonical import b64encode
+from airrc.crypto.signing import HybridSignature, HybridSigner
 from airrc.errors import AuthError, Conflict, Forbidden, InputError, NotFound
 from airrc.principals.tables import PrincipalRow, TokenRow
 from airrc.statements import RosterBody, RosterEntry
@@ -59,35 +57,43 @@ ALL_ROLES: frozenset[str] = frozenset(get_args(Role))
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
-KEY_AAD = b"airrc/personal-key/v1\n"
+# v1 sealed an Ed25519 key alone; v2 seals the hybrid key (Ed25519 private key, then the ML-DSA-65 seed).
+KEY_AAD = b"airrc/personal-key/v2\n"
+LEGACY_KEY_AAD = b"airrc/personal-key/v1\n"
 MAX_TOKEN = timedelta(days=366)
-# A token that unlocks a personal key can sign in that person's name: it lives a week at most.
-MAX_SIGNING_TOKEN = timedelta(days=7)
 TOKEN_PREFIX = "airrc"  # noqa: S105 - a label, not a secret
 
 
 @dataclass(frozen=True)
 class AuthenticatedPrincipal:
-    """Who is calling, with their personal key when their token unlocked it."""
+    """Who is calling; with their personal key only inside a request that carried their password."""
 
     id: str
     username: str
     kind: Literal["user", "service"]
     roles: frozenset[str]
     token_id: str
-    personal_key: ed25519.Ed25519PrivateKey | None = field(default=None, repr=False)
+    personal_key: HybridSigner | None = field(default=None, repr=False)
 
     def require(self, *roles: str) -> None:
         """Raise ``auth.forbidden`` unless the principal holds one of ``roles``."""
         if not self.roles & set(roles):
             raise Forbidden(f"requires one of the roles: {', '.join(sorted(roles))}")
 
-    def sign_personally(self, message: bytes) -> bytes:
+    def sign_personally(self, message: bytes) -> HybridSignature:
+        """Both halves of the personal key over ``message`` (domain-separated by its maker)."""
         if self.personal_key is None:
             raise Forbidden(
-                "this session has no unlocked personal key; log in with a password", code="auth.key_locked"
+                "a personal signature needs your password at the moment of signing", code="auth.key_locked"
             )
-        return self.personal_key.sign(message)
+        return self.personal_key.sign_message(message)
+
+    def personal_public_keys(self) -> tuple[str, str]:
+        if self.personal_key is None:
+            raise Forbidden(
+                "a personal signature needs your password at the moment of signing", code="auth.key_locked"
+            )
+        return self.personal_key.public_b64()
 
 
 @dataclass(frozen=True)
@@ -124,7 +130,8 @@ class Principals:
         _check_password(password)
         self._ensure_free(session, username)
         user_id = str(uuid.uuid4())
-        personal = ed25519.Ed25519PrivateKey.generate()
+        personal = HybridSigner.generate()
+        ed_public, pq_public = personal.public_b64()
         salt = os.urandom(16)
         row = PrincipalRow(
             id=user_id,
@@ -132,7 +139,8 @@ class Principals:
             kind="user",
             roles=",".join(sorted(role_set)),
             password_hash=self._hasher.hash(password),
-            personal_public_key=b64encode(personal.public_key().public_bytes_raw()),
+            personal_public_key=ed_public,
+            personal_pq_public_key=pq_public,
             personal_key_sealed=self._seal_personal_key(personal, password, salt, user_id),
             key_salt=salt,
             active=True,
@@ -186,25 +194,31 @@ class Principals:
             )
         )
 
-    def _seal_personal_key(
-        self, key: ed25519.Ed25519PrivateKey, password: str, salt: bytes, user_id: str
-    ) -> bytes:
+    def _seal_personal_key(self, key: HybridSigner, password: str, salt: bytes, user_id: str) -> bytes:
         nonce = os.urandom(12)
         return nonce + ChaCha20Poly1305(self._derive(password, salt)).encrypt(
-            nonce, key.private_bytes_raw(), KEY_AAD + user_id.encode()
+            nonce, key.private_bytes(), KEY_AAD + user_id.encode()
         )
 
-    def _unlock_personal_key(self, row: PrincipalRow, password: str) -> ed25519.Ed25519PrivateKey:
+    def _unlock_personal_key(self, row: PrincipalRow, password: str) -> HybridSigner:
         if row.personal_key_sealed is None or row.key_salt is None:
             raise AuthError("this principal has no personal key", code="auth.no_personal_key")
         sealed = row.personal_key_sealed
+        cipher = ChaCha20Poly1305(self._derive(password, row.key_salt))
         try:
-            seed = ChaCha20Poly1305(self._derive(password, row.key_salt)).decrypt(
-                sealed[:12], sealed[12:], KEY_AAD + row.id.encode()
-            )
+            raw = cipher.decrypt(sealed[:12], sealed[12:], KEY_AAD + row.id.encode())
         except InvalidTag as exc:
-            raise AuthError("invalid username or password", code="auth.bad_credentials") from exc
-        return ed25519.Ed25519PrivateKey.from_private_bytes(seed)
+            try:
+                cipher.decrypt(sealed[:12], sealed[12:], LEGACY_KEY_AAD + row.id.encode())
+            except InvalidTag:
+                raise AuthError("invalid username or password", code="auth.bad_credentials") from exc
+            # Never upgraded in place: a new key must reach peers in a roster, so an admin re-creates the user.
+            raise AuthError(
+                f"{row.username}'s personal key is Ed25519 alone (made before hybrid personal keys); an admin "
+                "must give them a new account",
+                code="auth.legacy_personal_key",
+            ) from exc
+        return HybridSigner.from_private_bytes(raw)
 
     def check_password(self, session: Session, username: str, password: str) -> PrincipalRow:
         """The active user with this password; otherwise ``auth.bad_credentials`` after equal work."""
@@ -223,11 +237,19 @@ class Principals:
             raise AuthError("invalid username or password", code="auth.bad_credentials")
         return row
 
-    def unlock(self, session: Session, username: str, password: str) -> AuthenticatedPrincipal:
-        """The user, acting now with their personal key unlocked (for CLI acts that carry responsibility)."""
+    def unlock(
+        self,
+        session: Session,
+        username: str,
+        password: str,
+        *,
+        token_id: str = "cli",  # noqa: S107 - a label
+    ) -> AuthenticatedPrincipal:
+        """The user, acting now with their personal key unlocked, for one act that carries responsibility
+        (the CLI prompts; the REST API takes the password in that act's request)."""
         row = self.check_password(session, username, password)
         key = self._unlock_personal_key(row, password)
-        return AuthenticatedPrincipal(row.id, row.username, "user", row.role_set, "cli", key)
+        return AuthenticatedPrincipal(row.id, row.username, "user", row.role_set, token_id, key)
 
     # -- tokens ------------------------------------------------------------------------------------------
 
@@ -238,31 +260,16 @@ class Principals:
         *,
         lifetime: timedelta,
         kind: Literal["session", "api"] = "api",
-        password: str | None = None,
-        personal_key: ed25519.Ed25519PrivateKey | None = None,
     ) -> str:
-        """A new bearer token, shown once; stored only as a hash. With ``password`` (or the already unlocked
-        ``personal_key``), the token can use the user's personal key."""
+        """A new bearer token, shown once; stored only as a hash. It never carries the personal key."""
         if not principal.active:
             raise AuthError("principal is disabled", code="auth.disabled")
-        can_sign = password is not None or personal_key is not None
-        longest = MAX_SIGNING_TOKEN if can_sign else MAX_TOKEN
-        if lifetime <= timedelta(0) or lifetime > longest:
+        if lifetime <= timedelta(0) or lifetime > MAX_TOKEN:
             raise InputError(
-                f"a token {'that can sign ' if can_sign else ''}lives between 1 second and {longest.days} days",
-                code="auth.bad_lifetime",
+                f"a token lives between 1 second and {MAX_TOKEN.days} days", code="auth.bad_lifetime"
             )
         token_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
-        wrapped = None
-        personal = personal_key
-        if personal is None and password is not None:
-            personal = self._unlock_personal_key(principal, password)
-        if personal is not None:
-            nonce = os.urandom(12)
-            wrapped = nonce + ChaCha20Poly1305(_token_key(secret, token_id)).encrypt(
-                nonce, personal.private_bytes_raw(), KEY_AAD + principal.id.encode()
-            )
         now = utcnow()
         session.add(
             TokenRow(
@@ -270,7 +277,6 @@ class Principals:
                 principal_id=principal.id,
                 secret_hash=_hash_secret(secret),
                 kind=kind,
-                wrapped_key=wrapped,
                 created_at=now,
                 expires_at=now + lifetime,
                 revoked=False,
@@ -280,17 +286,15 @@ class Principals:
         return f"{TOKEN_PREFIX}_{token_id}_{secret}"
 
     def login(self, store: Store, username: str, password: str, *, lifetime: timedelta) -> str:
-        """A session token with the personal key unlocked. The slow password work (argon2) runs in a
-        read-only transaction, so a login never holds the database's write lock."""
+        """A session token after the password checked. The slow password work (argon2) runs in a read-only
+        transaction, so a login never holds the database's write lock."""
         with store.read_session() as session:
-            principal = self.unlock(session, username, password)
+            principal = self.check_password(session, username, password)
         with store.session() as session:
             row = session.get(PrincipalRow, principal.id)
             if row is None:
                 raise AuthError("invalid username or password", code="auth.bad_credentials")
-            return self.create_token(
-                session, row, lifetime=lifetime, kind="session", personal_key=principal.personal_key
-            )
+            return self.create_token(session, row, lifetime=lifetime, kind="session")
 
     def authenticate(self, session: Session, token: str) -> AuthenticatedPrincipal:
         """Resolve a bearer token; unknown, malformed, revoked or expired tokens raise ``auth.invalid_token``."""
@@ -306,19 +310,8 @@ class Principals:
         principal = session.get(PrincipalRow, row.principal_id)
         if principal is None or not principal.active:
             raise AuthError("invalid or expired token", code="auth.invalid_token")
-        personal = None
-        if row.wrapped_key is not None:
-            try:
-                seed = ChaCha20Poly1305(_token_key(secret, token_id)).decrypt(
-                    row.wrapped_key[:12], row.wrapped_key[12:], KEY_AAD + principal.id.encode()
-                )
-            except InvalidTag as exc:
-                raise AuthError("invalid or expired token", code="auth.invalid_token") from exc
-            personal = ed25519.Ed25519PrivateKey.from_private_bytes(seed)
         kind: Literal["user", "service"] = "user" if principal.kind == "user" else "service"
-        return AuthenticatedPrincipal(
-            principal.id, principal.username, kind, principal.role_set, token_id, personal
-        )
+        return AuthenticatedPrincipal(principal.id, principal.username, kind, principal.role_set, token_id)
 
     def revoke(self, session: Session, token_id: str) -> TokenRow:
         row = session.get(TokenRow, token_id)
@@ -359,17 +352,12 @@ class Principals:
                     username=u.username,
                     roles=tuple(sorted(u.role_set)),
                     public_key=u.personal_public_key or "",
+                    ml_dsa_65_key=u.personal_pq_public_key or "",
                     active=u.active,
                 )
                 for u in users
             )
         )
-
-
-def _token_key(secret: str, token_id: str) -> bytes:
-    return HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"airrc/token-key/v1\n" + token_id.encode()
-    ).derive(secret.encode())
 
 
 def _hash_secret(secret: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from airrc.store.db import Base, UTCDateTime, utcnow
@@ -30,6 +30,7 @@ class PrincipalRow(Base):
     roles: Mapped[str] = mapped_column(String(200), nullable=False)
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
     personal_public_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    personal_pq_public_key: Mapped[str | None] = mapped_column(Text, nullable=True)
     personal_key_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     key_salt: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
@@ -49,7 +50,6 @@ class TokenRow(Base):
     )
     secret_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     kind: Mapped[str] = mapped_column(String(8), nullable=False)  # "session" | "api"
-    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     revoked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)

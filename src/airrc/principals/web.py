@@ -14,7 +14,7 @@ from typing import Annotated, Protocol
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from airrc.errors import AuthError
+from airrc.errors import AuthError, Forbidden
 from airrc.principals.accounts import AuthenticatedPrincipal, PrincipalRow, Principals
 from airrc.routing import served_host
 from airrc.store.db import Store
@@ -27,8 +27,11 @@ __all__ = [
     "Host",
     "ReadSessionDep",
     "SessionDep",
+    "SigningHost",
+    "SigningHostDep",
     "WatchOfficerDep",
     "require_roles",
+    "unlock_for_signing",
 ]
 
 
@@ -150,6 +153,33 @@ def get_principal_or_basic(request: Request, host: BasicHostDep) -> Authenticate
 
 
 BearerOrBasicPrincipal = Annotated[AuthenticatedPrincipal, Depends(get_principal_or_basic)]
+
+
+class SigningHost(Host, Protocol):
+    """A host that unlocks a person's key for one signing act, throttled as its logins are."""
+
+    def unlock_personal_key(
+        self, principal: AuthenticatedPrincipal, password: str, *, address: str | None = None
+    ) -> AuthenticatedPrincipal: ...
+
+
+SigningHostDep = Annotated[SigningHost, Depends(served_host)]
+
+
+def unlock_for_signing(
+    request: Request, host: SigningHost, principal: AuthenticatedPrincipal, password: str | None
+) -> AuthenticatedPrincipal:
+    """The caller with their personal key, for this request only: a token never carries the key, so a
+    signing act sends the person's password with it (``auth.key_locked`` without it)."""
+    if principal.kind != "user":
+        raise Forbidden("only a person signs personally", code="auth.key_locked")
+    if not password:
+        raise Forbidden(
+            'a personal signature needs your password in this request (field "password")',
+            code="auth.key_locked",
+        )
+    address = request.client.host if request.client else None
+    return host.unlock_personal_key(principal, password, address=address)
 
 
 def require_roles(*roles: str) -> Callable[[AuthenticatedPrincipal], Awaitable[AuthenticatedPrincipal]]:
