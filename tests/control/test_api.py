@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from airrc.control.audit import audit, export_bundle, record_rows, verify_bundle
+from airrc.control.audit import audit, record_rows
 from airrc.statements import parse_signed_statement
 from tests.control.conftest import ACTION
 from tests.control.conftest import h as _h
@@ -72,7 +72,7 @@ def test_bad_inputs_are_refused_with_codes_and_recorded(env):
     assert {v["code"] for v in report["violations"]} == {"control.unknown_decision", "control.not_authorized"}
 
 
-def test_quorum_execution_reuse_and_audit_bundle(env, make_node):
+def test_quorum_execution_reuse_and_audit(env):
     node, client, t = env
     decision = _request(client, t["ai"]).json()
     did, salt = decision["decision"]["id"], decision["salt"]
@@ -113,35 +113,6 @@ def test_quorum_execution_reuse_and_audit_bundle(env, make_node):
     assert report.executed == 2
     assert report.executed_with_quorum == 1
     assert [v.code for v in report.violations] == ["control.authorization_reused"]
-    # The other node verifies the bundle without seeing details; tampering fails.
-    with node.store.session() as s:
-        bundle = export_bundle(s, log=node.ledger, chain=node.card_chain())
-    assert "North-7" not in str(bundle)
-    peer = make_node("cn-auditor")
-    with peer.store.session() as s:
-        peer.trust.pin_chain(s, node.card_chain())
-        pinned = peer.trust.chain(s, node.id)
-    card, verified = verify_bundle(bundle, pinned_chain=pinned, max_bytes=1 << 20)
-    assert card.id == node.id
-    assert verified.to_json() == report.to_json()
-    import copy
-
-    tampered = copy.deepcopy(bundle)
-    for item in tampered["statements"]:
-        if item["statement"]["statement"]["kind"] == "control.vote":
-            item["statement"]["statement"]["body"]["vote"] = "deny"
-            break
-    with pytest.raises(Exception) as bad:
-        verify_bundle(tampered, pinned_chain=pinned, max_bytes=1 << 20)
-    assert bad.value.code == "crypto.bad_signature"
-    dropped = copy.deepcopy(bundle)
-    dropped["statements"][-1]["index"] = 0
-    with pytest.raises(Exception) as moved:
-        verify_bundle(dropped, pinned_chain=pinned, max_bytes=1 << 20)
-    assert moved.value.code == "control.not_in_log"
-    with pytest.raises(Exception) as unpinned:
-        verify_bundle(bundle, pinned_chain=[], max_bytes=1 << 20)
-    assert unpinned.value.code == "trust.unknown_issuer"
 
 
 def test_selective_reveal_matches_the_logged_commitments(env):

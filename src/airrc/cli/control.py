@@ -13,6 +13,7 @@ from rich.table import Table
 
 from airrc.cli._common import (
     HomeOpt,
+    err,
     open_node,
     out,
     read_file,
@@ -214,25 +215,39 @@ def _print_audit(report: object) -> None:
 @control_app.command("export-audit")
 def control_export_audit(
     output: Annotated[Path, typer.Option("--output", "-o")],
-    since: Annotated[datetime | None, typer.Option("--from")] = None,
-    until: Annotated[datetime | None, typer.Option("--to")] = None,
+    since: Annotated[
+        datetime | None, typer.Option("--from", help="First record issued at or after this time (UTC).")
+    ] = None,
     home: HomeOpt = None,
 ) -> None:
-    """Write an audit bundle (commitments, proofs, checkpoint) a peer can verify without seeing details."""
+    """Close the control record with an audit mark, have peers cosign a checkpoint covering it, and write a
+    bundle (commitments, proofs, checkpoint) a peer can verify without seeing details and check for gaps."""
+    import httpx
+
     from airrc.control.audit import export_bundle
+    from airrc.federation.log_audit import request_cosignature
 
     node = open_node(home)
     with node.store.session() as session:
-        bundle = export_bundle(
-            session, log=node.ledger, chain=node.card_chain(), since=_utc(since), until=_utc(until)
-        )
+        node.control.mark_export(session, _utc(since))
+    with node.store.session() as session:
+        peers = node.trust.peers(session)
+    with httpx.Client() as client:
+        for card in peers:
+            try:
+                request_cosignature(node.store.session, node.ledger, card, client)
+            except Error as exc:
+                err.print(f"{card.name} did not cosign: {exc.diagnostics()}", markup=False)
+    with node.store.session() as session:
+        bundle = export_bundle(session, log=node.ledger, chain=node.card_chain())
     output.write_text(json.dumps(bundle, indent=1, sort_keys=True))
     out.print(f"wrote {len(bundle['statements'])} statement(s) to {output}")
 
 
 @control_app.command("verify-audit")
 def control_verify_audit(file: Annotated[Path, typer.Argument()], home: HomeOpt = None) -> None:
-    """Verify a peer's audit bundle against its pinned card and audit it."""
+    """Verify a peer's audit bundle against its pinned card and a checkpoint this node cosigned, check that
+    no record of its range is missing, and audit it."""
     from airrc.control.audit import verify_bundle
     from airrc.crypto.canonical import parse_json
 
@@ -242,6 +257,13 @@ def control_verify_audit(file: Annotated[Path, typer.Argument()], home: HomeOpt 
     issuer = doc.get("cards", [{}])[0].get("id") if isinstance(doc, dict) and doc.get("cards") else None
     with node.store.read_session() as session:
         pinned = node.trust.chain(session, issuer) if isinstance(issuer, str) else []
-    card, report = verify_bundle(doc, pinned_chain=pinned, max_bytes=node.settings.limits.max_statement_bytes)
-    out.print(f"bundle from [bold]{card.name}[/bold] verified: signatures, log inclusion, checkpoint")
-    _print_audit(report)
+    verified = verify_bundle(
+        doc, pinned_chain=pinned, witness=node.card, max_bytes=node.settings.limits.max_statement_bytes
+    )
+    c = verified.coverage
+    out.print(
+        f"bundle from [bold]{verified.card.name}[/bold] verified: signatures, log inclusion, a checkpoint of "
+        f"{c.size} we cosigned; control records {c.first}..{c.last} complete "
+        f"(from {c.since or 'the first record'} to the audit mark of {c.exported_at})"
+    )
+    _print_audit(verified.report)

@@ -20,7 +20,13 @@ from airrc.control.policy import ControlError
 from airrc.control.service import verify_vote_signature
 from airrc.crypto.trust import NodeCard
 from airrc.errors import ProofError, UnknownIssuer
-from airrc.ledger.checkpoint import parse_checkpoint_text, parse_note, verify_checkpoint
+from airrc.ledger.checkpoint import (
+    SignedNote,
+    parse_checkpoint_text,
+    parse_note,
+    require_cosigned_by,
+    verify_checkpoint,
+)
 from airrc.ledger.log import TransparencyLog
 from airrc.ledger.proofs import ChainKeyring, verified_chain, verify_proven
 from airrc.statements import SignedStatement
@@ -29,6 +35,8 @@ from airrc.store.statements import StatementRow
 __all__ = [
     "BUNDLE_FORMAT",
     "AuditReport",
+    "BundleCoverage",
+    "VerifiedBundle",
     "Violation",
     "audit",
     "export_bundle",
@@ -205,24 +213,103 @@ def _valid_approvers(
 # -- bundles -------------------------------------------------------------------------------------------------
 
 
-def verify_bundle(
-    doc: Any, *, pinned_chain: list[NodeCard] | None, max_bytes: int
-) -> tuple[NodeCard, AuditReport]:
-    """Verify an audit bundle (cards, checkpoint, statements with inclusion proofs) and audit it.
+@dataclass(frozen=True)
+class BundleCoverage:
+    """What a verified bundle provably holds: control records ``first``..``last`` of the issuer's record, with
+    nothing left out, closed by an audit mark made at ``exported_at``; proven against a checkpoint of
+    ``size`` leaves that the verifier's node cosigned."""
 
-    ``pinned_chain`` is what this node pinned for the bundle's issuer; the bundle's card must extend it.
-    Raises on any tampering; returns the issuer's card and the report.
-    """
+    first: int
+    last: int
+    since: str | None
+    exported_at: str
+    size: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "first": self.first,
+            "last": self.last,
+            "since": self.since,
+            "exported_at": self.exported_at,
+            "checkpoint_size": self.size,
+        }
+
+
+@dataclass(frozen=True)
+class VerifiedBundle:
+    card: NodeCard
+    report: AuditReport
+    coverage: BundleCoverage
+
+
+def _incomplete(message: str) -> ControlError:
+    return ControlError(message, code="control.incomplete_bundle")
+
+
+def _record_link(signed: SignedStatement) -> tuple[int, str | None]:
+    link = signed.statement.body.get("record") if isinstance(signed.statement.body, dict) else None
+    if not isinstance(link, dict) or not isinstance(link.get("n"), int):
+        raise _incomplete(f"control statement {signed.statement.id} is not linked into the control record")
+    previous = link.get("previous")
+    return link["n"], previous if isinstance(previous, str) else None
+
+
+def _check_record(
+    control: list[SignedStatement], before: SignedStatement | None, size: int
+) -> BundleCoverage:
+    """The control statements form one unbroken run of the record, ending in an audit mark; the run starts
+    at the first record or right after ``before``, which was issued before the mark's ``since``."""
+    if not control:
+        raise _incomplete("the bundle holds no control record")
+    linked = sorted(((_record_link(s), s) for s in control), key=lambda item: item[0][0])
+    (first, first_previous), _ = linked[0]
+    expected_previous = before.digest().hex() if before is not None else None
+    if before is not None and _record_link(before)[0] != first - 1:
+        raise _incomplete("the statement before the range is not the record just before it")
+    if first_previous != expected_previous or (before is None and first != 1):
+        raise _incomplete("the bundle does not start where its range starts")
+    for ((n, previous), _), ((n_before, _), s_before) in zip(linked[1:], linked, strict=False):
+        if n != n_before + 1 or previous != s_before.digest().hex():
+            raise _incomplete(f"control record {n_before + 1} is missing from the bundle")
+    (last, _), mark = linked[-1]
+    if mark.statement.kind != "control.audit_mark":
+        raise _incomplete("the bundle does not end with the audit mark its export made")
+    since = mark.statement.body.get("since")
+    if before is not None and (since is None or before.statement.issued_at_datetime >= _when(since)):
+        raise _incomplete("the bundle leaves out records of its own range")
+    return BundleCoverage(
+        first=first,
+        last=last,
+        since=since,
+        exported_at=str(mark.statement.body.get("exported_at")),
+        size=size,
+    )
+
+
+def _parse_bundle(doc: Any) -> tuple[list[Any], Any, SignedNote, list[Any]]:
     if not isinstance(doc, dict) or doc.get("format") != BUNDLE_FORMAT:
         raise ControlError("not an airrc control audit bundle", code="control.bad_bundle")
     try:
-        items = doc["statements"]
-        note = parse_note(doc["checkpoint"])
-        cards = doc["cards"]
+        items, before, note, cards = (
+            doc["statements"],
+            doc.get("before"),
+            parse_note(doc["checkpoint"]),
+            doc["cards"],
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise ControlError("the audit bundle is malformed", code="control.bad_bundle") from exc
     if not isinstance(items, list) or len(items) > MAX_BUNDLE_STATEMENTS:
         raise ControlError("the audit bundle is malformed", code="control.bad_bundle")
+    return items, before, note, cards
+
+
+def verify_bundle(
+    doc: Any, *, pinned_chain: list[NodeCard] | None, witness: NodeCard, max_bytes: int
+) -> VerifiedBundle:
+    """Verify an audit bundle and audit it: the issuer's pinned cards, a checkpoint ``witness`` (the
+    verifier's own node) cosigned, an inclusion proof for every statement, and an unbroken control record
+    closed by the export's audit mark, so nothing in the range was left out. Raises on any failure."""
+    items, before_item, note, cards = _parse_bundle(doc)
     chain = verified_chain(cards)
     card = chain[-1]
     if pinned_chain is None or not pinned_chain or pinned_chain[0].id != card.id:
@@ -230,11 +317,12 @@ def verify_bundle(
     if any(p.to_json() != c.to_json() for p, c in zip(pinned_chain, chain, strict=False)):
         raise ControlError("the bundle's cards differ from the pinned ones", code="control.bad_bundle")
     checkpoint = verify_checkpoint(note, card)
+    require_cosigned_by(note, witness)
     keyring = ChainKeyring({card.id: chain})
-    statements: list[SignedStatement] = []
-    for item in items:
+
+    def proven(item: Any) -> SignedStatement:
         try:
-            signed = verify_proven(
+            return verify_proven(
                 item, keyring=keyring, checkpoints={card.id: checkpoint}, max_bytes=max_bytes
             )
         except UnknownIssuer as exc:
@@ -243,8 +331,12 @@ def verify_bundle(
             if exc.code == "ledger.not_in_log":
                 raise ControlError(exc.message, code="control.not_in_log") from exc
             raise ControlError("a bundled statement is malformed", code="control.bad_bundle") from exc
-        statements.append(signed)
-    return card, audit(statements)
+
+    statements = [proven(item) for item in items]
+    before = proven(before_item) if before_item is not None else None
+    control = [s for s in statements if s.statement.kind.startswith("control.")]
+    coverage = _check_record(control, before, checkpoint.size)
+    return VerifiedBundle(card=card, report=audit(statements), coverage=coverage)
 
 
 def record_rows(
@@ -274,31 +366,43 @@ def record_rows(
     ]
 
 
-def export_bundle(
-    session: Session,
-    *,
-    log: TransparencyLog,
-    chain: list[NodeCard],
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> dict[str, Any]:
-    """This node's control record (and the rosters that publish approver keys), with inclusion proofs
-    against a freshly signed checkpoint. Bodies carry only commitments; details stay sealed to this node."""
-    note = log.checkpoint(session)
-    size = parse_checkpoint_text(note.text).size
-    items = []
-    for row in record_rows(session, since=since, until=until, below=size):
-        index = int(row.log_index or 0)
-        items.append(
-            {
-                "statement": json.loads(row.data),
-                "index": index,
-                "proof": [base64.b64encode(h).decode() for h in log.inclusion_proof(session, index, size)],
-            }
+def export_bundle(session: Session, *, log: TransparencyLog, chain: list[NodeCard]) -> dict[str, Any]:
+    """The control record up to the latest audit mark (from the first record issued at or after the mark's
+    ``since``, with the record just before it), the rosters that publish approver keys, and inclusion proofs
+    against the largest checkpoint covering the mark that peers cosigned. Bodies carry only commitments;
+    details stay sealed to this node. Raises ``control.no_audit_mark`` or ``ledger.not_cosigned``."""
+    mark_row = session.scalar(
+        select(StatementRow)
+        .where(StatementRow.local.is_(True), StatementRow.kind == "control.audit_mark")
+        .order_by(StatementRow.seq.desc())
+        .limit(1)
+    )
+    if mark_row is None or mark_row.log_index is None:
+        raise ControlError(
+            "no audit range was marked; run `airrc control export-audit`", code="control.no_audit_mark"
         )
+    mark = json.loads(mark_row.data)["statement"]["body"]
+    since = _when(mark["since"]) if mark.get("since") else None
+    note_text = log.witnessed_note(session, covering=mark_row.log_index)
+    size = parse_checkpoint_text(parse_note(note_text).text).size
+    rows = record_rows(session, below=size)
+    control = [r for r in rows if r.kind != "node.roster" and r.seq <= mark_row.seq]
+    linked = [r for r in control if (json.loads(r.data)["statement"]["body"] or {}).get("record")]
+    start = 0 if since is None else next((i for i, r in enumerate(linked) if r.issued_at >= since), 0)
+
+    def item(row: StatementRow) -> dict[str, Any]:
+        index = int(row.log_index or 0)
+        return {
+            "statement": json.loads(row.data),
+            "index": index,
+            "proof": [base64.b64encode(h).decode() for h in log.inclusion_proof(session, index, size)],
+        }
+
+    rosters = [r for r in rows if r.kind == "node.roster"]
     return {
         "format": BUNDLE_FORMAT,
         "cards": [c.to_json() for c in chain],
-        "checkpoint": note.serialise(),
-        "statements": items,
+        "checkpoint": note_text,
+        "before": item(linked[start - 1]) if start > 0 else None,
+        "statements": [item(r) for r in rosters + linked[start:]],
     }

@@ -22,8 +22,24 @@ class _Body(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class RecordLink(BaseModel):
+    """A control statement's place in this node's control record: the ``n``-th, after ``previous`` (the
+    digest of the ``n-1``-th, none for the first). An audit bundle must hold an unbroken run of links, so
+    nothing can be left out of the range it covers."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    n: int = Field(ge=1, le=2**53 - 1)
+    previous: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+
+class _Recorded(_Body):
+    # Filled by the service when the statement is issued; bundles refuse a control statement without it.
+    record: RecordLink | None = None
+
+
 @register_kind("control.request", description="an AI system asks for a protected decision")
-class RequestBody(_Body):
+class RequestBody(_Recorded):
     decision_id: str = Id
     category: str = Field(max_length=64)
     catalog_version: int = Field(ge=0)
@@ -41,7 +57,7 @@ class RequestBody(_Body):
 
 
 @register_kind("control.vote", description="an approver's personally signed vote on a decision")
-class VoteBody(_Body):
+class VoteBody(_Recorded):
     decision_id: str = Id
     request: str = Id
     voter: str = Id
@@ -63,7 +79,7 @@ class AuthorizationBody(_Body):
 
 
 @register_kind("control.outcome", description="a decision settled: authorized, denied or expired")
-class OutcomeBody(_Body):
+class OutcomeBody(_Recorded):
     decision_id: str = Id
     request: str = Id
     outcome: Literal["authorized", "denied", "expired"]
@@ -73,10 +89,18 @@ class OutcomeBody(_Body):
 
 
 @register_kind("control.execution", description="what the actuator did, and any violation")
-class ExecutionBody(_Body):
+class ExecutionBody(_Recorded):
     decision_id: str = Id
     authorization: str | None = Field(default=None, max_length=64)
     result: Literal["executed", "not_executed"]
     reported_by: str = Id
     violation: str | None = Field(default=None, max_length=64)
     at: str = Stamp
+
+
+@register_kind(
+    "control.audit_mark", description="the end of an exported audit range: the control record's head then"
+)
+class AuditMarkBody(_Recorded):
+    exported_at: str = Stamp
+    since: str | None = Field(default=None, max_length=40, description="the range's requested start")

@@ -19,9 +19,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from airrc.alerts import Alerts
-from airrc.control.bodies import AuthorizationBody, ExecutionBody, OutcomeBody, RequestBody, VoteBody
+from airrc.control.bodies import (
+    AuditMarkBody,
+    AuthorizationBody,
+    ExecutionBody,
+    OutcomeBody,
+    RecordLink,
+    RequestBody,
+    VoteBody,
+)
 from airrc.control.policy import CategoryCatalog, Vote, commitment, decide, vote_payload
-from airrc.control.tables import DecisionRow, RefusalRow, VoteRow
+from airrc.control.tables import DecisionRow, RecordHeadRow, RefusalRow, VoteRow
 from airrc.crypto.keys import NodeIdentity, PublicKeys
 from airrc.crypto.sealing import SealedBody, open_sealed, seal
 from airrc.crypto.signing import HybridSignature, HybridVerifier
@@ -95,8 +103,35 @@ class ControlService:
     # -- helpers -------------------------------------------------------------------------------------------
 
     def _issue(self, session: Session, kind: str, body: BaseModel) -> SignedStatement:
-        return self.statements.issue(
-            session, kind=kind, audience=[self.node_id], body=body.model_dump(mode="json"), tlp="amber"
+        """Issue a control statement as the next link of the control record."""
+        query = select(RecordHeadRow).where(RecordHeadRow.id == 1)
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
+        head = session.scalar(query)
+        if head is None:
+            head = RecordHeadRow(id=1, n=0, digest=None)
+            session.add(head)
+        link = RecordLink(n=head.n + 1, previous=head.digest)
+        signed = self.statements.issue(
+            session,
+            kind=kind,
+            audience=[self.node_id],
+            body=body.model_copy(update={"record": link}).model_dump(mode="json"),
+            tlp="amber",
+        )
+        head.n, head.digest = link.n, signed.digest().hex()
+        session.flush()
+        return signed
+
+    def mark_export(self, session: Session, since: datetime | None = None) -> SignedStatement:
+        """Close an audit range: a ``control.audit_mark`` linked after every control statement so far."""
+        now = utcnow()
+        return self._issue(
+            session,
+            "control.audit_mark",
+            AuditMarkBody(
+                exported_at=format_timestamp(now), since=format_timestamp(since) if since else None
+            ),
         )
 
     def _seal(self, kind: str, value: Any) -> SealedBody:

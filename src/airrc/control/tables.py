@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String
+from sqlalchemy import BigInteger, Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from airrc.store.db import Base, UTCDateTime
 
-__all__ = ["DecisionRow", "RefusalRow", "VoteRow"]
+__all__ = ["DecisionRow", "RecordHeadRow", "RefusalRow", "VoteRow"]
+
+
+class RecordHeadRow(Base):
+    """The head of this node's control record (one row): how many control statements, the last digest.
+    Locked while a control statement is issued, so the record never forks."""
+
+    __tablename__ = "control_record_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class DecisionRow(Base):

@@ -32,6 +32,7 @@ __all__ = [
     "parse_checkpoint_text",
     "parse_note",
     "parse_tree_size",
+    "require_cosigned_by",
     "sign_checkpoint",
     "verify_checkpoint",
     "verify_cosignature",
@@ -264,6 +265,17 @@ def verify_cosignature(note: SignedNote, signature: NoteSignature, witness: Node
     except InvalidSignature as exc:
         raise LedgerError("cosignature does not verify", code="ledger.bad_cosignature") from exc
     return Cosignature(witness.id, timestamp, signature.line())
+
+
+def require_cosigned_by(note: SignedNote, witness: NodeCard) -> Cosignature:
+    """The cosignature ``witness`` made over ``note``; ``ledger.not_witnessed`` unless one of its lines
+    verifies (so the holder of ``witness``'s key saw, and checked, this very tree)."""
+    for signature in note.signatures:
+        try:
+            return verify_cosignature(note, signature, witness)
+        except LedgerError:
+            continue
+    raise LedgerError(f"the checkpoint carries no cosignature by {witness.name}", code="ledger.not_witnessed")
 
 
 def cosigner_key_id(name: str, public_key: bytes) -> bytes:

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from airrc.crypto.keys import NodeIdentity
@@ -381,6 +381,22 @@ class TransparencyLog:
             )
         elif timestamp > existing.timestamp:
             existing.timestamp, existing.line, existing.received_at = timestamp, line, utcnow()
+
+    def witnessed_note(self, session: Session, *, covering: int) -> str:
+        """The largest checkpoint covering leaf ``covering`` that a peer has cosigned, with every cosignature
+        it has, as one signed note; ``ledger.not_cosigned`` when no peer has cosigned one yet."""
+        size = session.scalar(
+            select(func.max(LedgerCosignature.size)).where(LedgerCosignature.size > covering)
+        )
+        row = session.get(LedgerCheckpoint, size) if size is not None else None
+        if row is None:
+            raise LedgerError(
+                f"no peer has cosigned a checkpoint covering leaf {covering}; run `airrc ledger publish`",
+                code="ledger.not_cosigned",
+            )
+        return parse_note(row.note).serialise() + "".join(
+            c.line for c in self.cosignatures(session, row.size)
+        )
 
     def served_checkpoint(self, session: Session) -> str:
         """The latest signed checkpoint with every cosignature peers returned for it, as one signed note."""
