@@ -115,8 +115,18 @@ def _scenario(us, cn, sdk, card, tmp_path):
     assert "North-7" not in bundle.read_text()
     checked = cli("control", "verify-audit", str(bundle), home=cn.home, check=False)
     assert "verified" in checked.stdout
+    assert "a checkpoint of" in checked.stdout and "complete" in checked.stdout
     assert "control.not_authorized" in checked.stdout
     doc = json.loads(bundle.read_text())
+    gap = {
+        **doc,
+        "statements": [
+            i for i in doc["statements"] if i["statement"]["statement"]["kind"] != "control.outcome"
+        ],
+    }
+    (tmp_path / "gap.json").write_text(json.dumps(gap))
+    hidden = cli("control", "verify-audit", str(tmp_path / "gap.json"), home=cn.home, check=False)
+    assert "error[control.incomplete_bundle]" in hidden.stderr
     for item in doc["statements"]:
         if item["statement"]["statement"]["kind"] == "control.vote":
             item["statement"]["statement"]["body"]["vote"] = "deny"
