@@ -6,11 +6,21 @@ STAMP := $(VENV)/.installed-dev
 ARGS ?=
 PYTEST_ARGS ?=
 
+# llama.cpp is built from source by pip. A native build (-march=native) picks up whatever the build machine
+# has, AMX included, and segfaults on CPUs that advertise AMX in a VM; it also makes evaluation reruns depend
+# on the exact CPU. Built portable (AVX2 baseline) once, kept outside the repo, reused by every checkout.
+LLAMA := llama-cpp-python==0.3.36
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+LLAMA_WHEELS := $(HOME)/.cache/airrc/wheels/llama-cpp-python-0.3.36-avx2
+
 .PHONY: install demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	ls $(LLAMA_WHEELS)/*.whl >/dev/null 2>&1 || CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" \
+		$(BIN)/python -m pip wheel -q --no-cache-dir --no-deps -w $(LLAMA_WHEELS) '$(LLAMA)'
+	$(BIN)/python -m pip install -q --force-reinstall --no-deps $(LLAMA_WHEELS)/*.whl
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 

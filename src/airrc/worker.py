@@ -194,7 +194,7 @@ class FederationWorker:
         return False
 
     def _witness(self, client: httpx.Client) -> bool:
-        from airrc.federation.log_audit import request_cosignature
+        from airrc.federation.log_audit import gossip_with, request_cosignature
 
         node = self.node
         with node.store.read_session() as session:
@@ -204,6 +204,12 @@ class FederationWorker:
                 request_cosignature(node.store.session, node.ledger, peer, client)
             except (Error, httpx.HTTPError) as exc:
                 log.info("witnessing by %s failed: %s", peer.name, getattr(exc, "code", type(exc).__name__))
+        # Then compare what each peer cosigned with what we were shown (a split view is alerted there).
+        for peer in peers:
+            try:
+                gossip_with(node.store.session, node.witness, node.ledger, node.card, peer, client)
+            except (Error, httpx.HTTPError) as exc:
+                log.info("gossip with %s failed: %s", peer.name, getattr(exc, "code", type(exc).__name__))
         return False
 
     def _link_tests(self, _client: httpx.Client) -> bool:

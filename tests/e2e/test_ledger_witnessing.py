@@ -101,3 +101,44 @@ def test_nodes_witness_each_other_and_catch_a_rewrite(nodes: list[DemoNode]):
     broken = cli("ledger", "verify", home=us.home, check=False)
     assert broken.returncode == 1
     assert "ledger.storage_corrupt" in broken.stderr
+
+
+def test_a_log_that_forks_between_witnesses_is_caught_by_their_gossip(cluster):
+    from airrc.ledger.checkpoint import Checkpoint, parse_checkpoint_text, sign_checkpoint
+    from airrc.ledger.witness import WitnessState
+    from tests.e2e.conftest import wait_until
+
+    us, cn, sg = cluster.add("us-log"), cluster.add("cn-wit"), cluster.add("sg-wit")
+    cluster.pin_all()
+    cluster.start("us-log", "cn-wit")
+
+    us_id = _card(us.home)["id"]
+
+    def cn_witnessed() -> bool:
+        node = cluster.open("cn-wit")
+        try:
+            with node.store.read_session() as s:
+                return s.get(WitnessState, us_id) is not None
+        finally:
+            node.close()
+
+    wait_until(cn_witnessed, what="us-log's first witnessing round")  # its next is an hour away
+    _issue(us.home, 12, "g")
+    cli("ledger", "publish", "--peer", "cn-wit", home=us.home)
+    # us-log shows sg-wit, started only now, another tree of the same size, signed with its own keys.
+    forger = cluster.open("us-log")
+    with forger.store.read_session() as s:
+        real = parse_checkpoint_text(forger.ledger.checkpoint(s).text)
+    forged = sign_checkpoint(Checkpoint(real.origin, real.size, b"\x07" * 32), forger.identity)
+    forger.close()
+    cluster.start("sg-wit")
+    shown = httpx.post(f"{sg.url}/ledger/v1/witness/add-checkpoint", content=f"old 0\n\n{forged.serialise()}")
+    assert shown.status_code == 200, shown.text
+    # Each witness publishes what it cosigned; comparing them catches the fork on all three nodes.
+    for node in (cn, sg, us):
+        compared = cli("ledger", "gossip", home=node.home, check=False)
+        assert compared.returncode == 1, compared.stdout
+        assert "error[ledger.split_view]" in compared.stderr
+        alerts = json.loads(cli("alerts", "list", "--json", home=node.home).stdout)
+        assert "ledger.split_view" in {a["code"] for a in alerts}
+    assert "compromised" in cli("ledger", "gossip", "--peer", "sg-wit", home=us.home, check=False).stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import sys
+from datetime import UTC, datetime
 from typing import Annotated
 
 import httpx
@@ -128,8 +129,46 @@ def ledger_publish(
                 failures += 1
                 err.print(f"{card.name}: {exc.diagnostics()}", markup=False)
                 continue
-            out.print(f"{card.name}: cosigned at {result.timestamp}")
+            when = datetime.fromtimestamp(result.timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+            out.print(f"{card.name}: cosigned at {when}")
     if failures:
+        raise typer.Exit(1)
+
+
+@ledger_app.command("gossip")
+def ledger_gossip(
+    peer: Annotated[list[str] | None, typer.Option("--peer", help="Only these peers (default: all).")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Compare the checkpoints peers cosigned with the ones we were shown; a split view is alerted.
+
+    Exits 1 when a log showed different trees to different witnesses (``ledger.split_view``).
+    """
+    from airrc.federation.log_audit import gossip_with
+
+    node = open_node(home)
+    with node.store.session() as session:
+        cards = [node.trust.by_name(session, p) for p in peer] if peer else node.trust.peers(session)
+    split = failures = 0
+    with httpx.Client() as client:
+        for card in cards:
+            try:
+                verdicts = gossip_with(node.store.session, node.witness, node.ledger, node.card, card, client)
+            except Error as exc:
+                failures += 1
+                err.print(f"{card.name}: {exc.diagnostics()}", markup=False)
+                continue
+            for v in verdicts:
+                if v.outcome == "split_view":
+                    split += 1
+                    err.print(f"error[ledger.split_view] {v.detail}", markup=False)
+                elif v.outcome == "agrees":
+                    out.print(
+                        f"{card.name} was shown {v.log_name} at size {v.size}: [green]consistent[/green]"
+                    )
+            if not verdicts:
+                out.print(f"{card.name} has cosigned no checkpoint of a log we know")
+    if split or failures:
         raise typer.Exit(1)
 
 

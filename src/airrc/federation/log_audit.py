@@ -12,10 +12,12 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from airrc.crypto.canonical import parse_json
 from airrc.crypto.trust import NodeCard
-from airrc.errors import FederationError, LedgerError, ProofError
+from airrc.errors import FederationError, InputError, LedgerError, ProofError
 from airrc.federation.peer_client import PeerClient
 from airrc.ledger.checkpoint import (
+    MAX_NOTE_BYTES,
     Checkpoint,
     Cosignature,
     SignedNote,
@@ -24,6 +26,7 @@ from airrc.ledger.checkpoint import (
     verify_checkpoint,
     verify_cosignature,
 )
+from airrc.ledger.gossip import MAX_GOSSIP_ENTRIES, GossipVerdict, check_gossiped, parse_published
 from airrc.ledger.log import TransparencyLog
 from airrc.ledger.merkle import leaf_hash, verify_inclusion
 from airrc.ledger.proofs import decode_hashes
@@ -37,6 +40,7 @@ __all__ = [
     "fetch_first_cosignature",
     "fetch_inclusion_proof",
     "fetch_verified_inclusion",
+    "gossip_with",
     "request_cosignature",
 ]
 
@@ -175,6 +179,40 @@ def _error_code(response: httpx.Response) -> str:
         return str(response.json()["error"]["code"])
     except (ValueError, KeyError, TypeError):
         return "unknown"
+
+
+def gossip_with(  # noqa: PLR0917 - the parties a comparison needs
+    store_session: SessionFactory,
+    witness: Witness,
+    log: TransparencyLog,
+    own: NodeCard,
+    reporter: NodeCard,
+    client: httpx.Client,
+) -> list[GossipVerdict]:
+    """Fetch the checkpoints ``reporter`` cosigned and compare each with what we were shown; a split view is
+    kept and alerted (``ledger.split_view``). Consistency proofs come from each log's own endpoints."""
+    answer = _get_first(client, reporter, "/ledger/v1/witness/cosigned")
+    try:
+        # Each entry is a note of at most MAX_NOTE_BYTES; the list is bounded by MAX_GOSSIP_ENTRIES.
+        doc = parse_json(answer.content, max_bytes=MAX_GOSSIP_ENTRIES * (MAX_NOTE_BYTES + 1024))
+    except InputError as exc:
+        raise LedgerError(f"{reporter.name} published malformed gossip", code="ledger.bad_gossip") from exc
+    notes = parse_published(doc)
+    verdicts = []
+    for note in notes:
+        with store_session() as session:
+            verdicts.append(
+                check_gossiped(
+                    session,
+                    note,
+                    reporter=reporter,
+                    witness=witness,
+                    log=log,
+                    own=own,
+                    consistency=lambda card, old, new: fetch_consistency_proof(client, card, old, new),
+                )
+            )
+    return verdicts
 
 
 def audit_peer(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from airrc.ledger.gossip import published
 from airrc.ledger.log import TransparencyLog
 from airrc.ledger.witness import StaleSize, Witness, parse_add_checkpoint
 from airrc.principals.web import ReadSessionDep, SessionDep
@@ -71,6 +72,13 @@ async def add_checkpoint(request: Request, node: NodeDep) -> Response:
         # Set as a header: Starlette would append a charset to a text/* media type, which C2SP does not allow.
         return Response(f"{stale.size}\n", status_code=409, headers={"content-type": "text/x.tlog.size"})
     return PlainTextResponse(result.cosignature.line(), media_type="text/plain; charset=utf-8")
+
+
+@router.get("/witness/cosigned")
+def cosigned(node: NodeDep, session: ReadSessionDep) -> dict[str, object]:
+    """Gossip: for every log this node witnesses, the last checkpoint it cosigned (the log's signatures and
+    ours), so other witnesses can compare what they were shown (``docs/ledger.md``)."""
+    return {"witness": node.ledger.origin, "checkpoints": published(session)}
 
 
 @router.get("/witness/first-cosigned")
