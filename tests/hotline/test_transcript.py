@@ -116,7 +116,7 @@ def test_tampered_transcripts_are_refused(net: Net, tamper, code) -> None:
         assert refused.value.code == code
 
 
-def test_a_peer_statement_not_yet_checkpointed_is_reported(net: Net) -> None:
+def test_right_after_an_ack_the_transcript_is_witnessed_and_covers_it(net: Net) -> None:
     us, cn = net.nodes["us"], net.nodes["cn"]
     channel_id, _message_id = _exchange(net)
     officer = net.officer("cn")
@@ -126,6 +126,23 @@ def test_a_peer_statement_not_yet_checkpointed_is_reported(net: Net) -> None:
     with cn.store.session() as s:
         cn.hotline.acknowledge(s, officer, second)
     net.relay()
-    with pytest.raises(Error) as early:
-        export_transcript(us, channel_id, client=net.http)
-    assert early.value.code == "hotline.not_yet_checkpointed"
+    # Neither log has a checkpoint covering the ack yet: export gets ours cosigned by cn and witnesses
+    # cn's now, instead of failing.
+    doc = json.loads(json.dumps(export_transcript(us, channel_id, client=net.http)))
+    report = verify_transcript(doc, max_bytes=LIMIT)
+    assert report.witnessed_by == {"us": ["cn"], "cn": ["us"]}
+    notice = next(m for m in report.messages if m.id == second)
+    assert len(notice.acknowledged_by) == 1
+
+
+def test_a_checkpoint_no_other_participant_cosigned_is_refused(net: Net) -> None:
+    channel_id, _ = _exchange(net)
+    doc = export_transcript(net.nodes["us"], channel_id, client=net.http)
+    cn_origin = net.nodes["cn"].card.origin
+    us_id = net.nodes["us"].id
+    # Strip cn's cosignature lines from our checkpoint: only our own signatures vouch for it.
+    lines = doc["checkpoints"][us_id].split("\n")
+    doc["checkpoints"][us_id] = "\n".join(line for line in lines if f"— {cn_origin} " not in line)
+    with pytest.raises(Error) as refused:
+        verify_transcript(doc, max_bytes=LIMIT)
+    assert refused.value.code == "ledger.not_witnessed"

@@ -285,7 +285,10 @@ def hotline_transcript(
     output: Annotated[Path, typer.Option("--output", "-o")],
     home: HomeOpt = None,
 ) -> None:
-    """Export a channel with every statement's inclusion proof and the checkpoints (fetches peers' proofs)."""
+    """Export a channel with every statement's inclusion proof and checkpoints cosigned by the other side.
+
+    Our checkpoint is offered to the other members to cosign and theirs are witnessed now, so a
+    statement issued a moment ago is covered."""
     from airrc.hotline.transcript import export_transcript
 
     node = open_node(home)
@@ -326,7 +329,10 @@ def hotline_verify_transcript(
     out.print(
         f"[green]transcript verified[/green]: channel {report.channel_id}, {report.statements} statements, "
         f"participants {', '.join(report.participants)}, checkpoints "
-        + ", ".join(f"{n} at size {s}" for n, s in report.checkpoints.items())
+        + ", ".join(
+            f"{n} at size {s} (cosigned by {', '.join(report.witnessed_by.get(n, []))})"
+            for n, s in report.checkpoints.items()
+        )
     )
     if not report.catalog_matches:
         out.print("[yellow]the transcript was written with another format catalog[/yellow]")

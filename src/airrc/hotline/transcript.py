@@ -10,6 +10,7 @@ acknowledgement carries a signature by a duty officer on the acknowledging node'
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,11 +24,17 @@ from sqlalchemy.orm import Session
 from airrc.crypto.canonical import parse_json
 from airrc.crypto.trust import NodeCard
 from airrc.errors import Error, LedgerError, TranscriptError
-from airrc.federation.log_audit import fetch_checkpoint, fetch_verified_inclusion
+from airrc.federation.log_audit import audit_peer, fetch_verified_inclusion, request_cosignature
 from airrc.hotline import channel as wire
 from airrc.hotline.formats import load_formats, render
 from airrc.hotline.service import ChannelRow, MessageRow
-from airrc.ledger.checkpoint import Checkpoint, parse_checkpoint_text, parse_note
+from airrc.ledger.checkpoint import (
+    Checkpoint,
+    SignedNote,
+    parse_checkpoint_text,
+    parse_note,
+    require_cosigned_by,
+)
 from airrc.ledger.proofs import (
     ChainKeyring,
     proven_item,
@@ -43,6 +50,7 @@ if TYPE_CHECKING:
     from airrc.federation.outbox import Outbox
     from airrc.hotline.service import HotlineService
     from airrc.ledger.log import TransparencyLog
+    from airrc.ledger.witness import Witness
     from airrc.store.db import Store
     from airrc.trust.peers import TrustStore
 
@@ -64,6 +72,8 @@ class TranscriptHost(Protocol):
     def ledger(self) -> TransparencyLog: ...
     @property
     def outbox(self) -> Outbox: ...
+    @property
+    def witness(self) -> Witness: ...
 
 
 __all__ = [
@@ -76,6 +86,7 @@ __all__ = [
 
 TRANSCRIPT_FORMAT = "airrc/hotline-transcript/v1"
 MAX_ENTRIES = 100_000
+log = logging.getLogger(__name__)
 HOTLINE_KINDS = ("hotline.channel", "hotline.message", "hotline.ack", "hotline.escalation")
 
 
@@ -141,7 +152,11 @@ def _channel_rows(session: Session, node: TranscriptHost, channel: ChannelRow) -
 def export_transcript(
     node: TranscriptHost, channel_id: str, *, client: httpx.Client | None = None
 ) -> dict[str, Any]:
-    """The channel as a self-contained, offline-verifiable document (plaintext of its messages included)."""
+    """The channel as a self-contained, offline-verifiable document (plaintext of its messages included).
+
+    Every log's checkpoint in it carries a cosignature by another participant: ours is offered to the other
+    members to cosign now (so a statement issued a moment ago is covered), and each peer's current
+    checkpoint is witnessed by us now, with a consistency proof from the one we last cosigned."""
     limit = node.settings.limits.max_statement_bytes
     with node.store.read_session() as session:
         channel = node.hotline.channel(session, channel_id)
@@ -151,31 +166,24 @@ def export_transcript(
             m.statement_id: json.loads(m.content)
             for m in session.scalars(select(MessageRow).where(MessageRow.channel_id == channel_id))
         }
-    with node.store.session() as session:
-        own_note = node.ledger.checkpoint(session)
-        own = parse_checkpoint_text(own_note.text)
-        proofs = {
-            r.statement_id: (
-                int(r.log_index),
-                node.ledger.inclusion_proof(session, int(r.log_index), own.size),
-            )
-            for r in rows
-            if r.local and r.log_index is not None
-        }
-    notes = {node.id: own_note.serialise()}
-    by_peer: dict[str, list[StatementRow]] = {}
-    for row in rows:
-        if not row.local:
-            by_peer.setdefault(row.issuer, []).append(row)
+    peers = {m: chains[m][-1] if chains.get(m) else _unknown(m) for m in channel.members if m != node.id}
     owned_client = client is None
     http = client or httpx.Client()
     try:
-        for peer_id, peer_rows in by_peer.items():
-            card = chains[peer_id][-1] if peer_id in chains else _unknown(peer_id)
-            note, checkpoint = fetch_checkpoint(http, card)
-            notes[peer_id] = note.serialise()
-            for row in peer_rows:
-                proofs[row.statement_id] = (row.seq - 1, _peer_proof(http, card, row, checkpoint))
+        notes = {node.id: _own_witnessed_note(node, peers.values(), rows, http)}
+        own = parse_checkpoint_text(parse_note(notes[node.id]).text)
+        proofs: dict[str, tuple[int, list[bytes]]] = {}
+        with node.store.read_session() as session:
+            for r in rows:
+                if r.local and r.log_index is not None:
+                    index = int(r.log_index)
+                    proofs[r.statement_id] = (index, node.ledger.inclusion_proof(session, index, own.size))
+        for peer_id in {r.issuer for r in rows if not r.local}:
+            card = peers[peer_id] if peer_id in peers else _unknown(peer_id)
+            notes[peer_id], checkpoint = _witness_peer_now(node, card, http)
+            for row in rows:
+                if row.issuer == peer_id and not row.local:
+                    proofs[row.statement_id] = (row.seq - 1, _peer_proof(http, card, row, checkpoint))
     finally:
         if owned_client:
             http.close()
@@ -197,6 +205,40 @@ def export_transcript(
         "checkpoints": notes,
         "entries": entries,
     }
+
+
+def _own_witnessed_note(
+    node: TranscriptHost, peers: Iterable[NodeCard], rows: list[StatementRow], http: httpx.Client
+) -> str:
+    for card in peers:
+        try:
+            request_cosignature(node.store.session, node.ledger, card, http)
+        except Error as exc:  # another member's cosignature may do; none at all is refused below
+            log.info("%s did not cosign our checkpoint: %s", card.name, exc.code)
+    covering = max((int(r.log_index) for r in rows if r.local and r.log_index is not None), default=-1)
+    with node.store.read_session() as session:
+        try:
+            return node.ledger.witnessed_note(session, covering=covering)
+        except LedgerError as exc:
+            raise TranscriptError(
+                "no other participant has cosigned a checkpoint of our log covering the channel; "
+                "retry when a peer is reachable",
+                code="ledger.not_cosigned",
+            ) from exc
+
+
+def _witness_peer_now(node: TranscriptHost, card: NodeCard, http: httpx.Client) -> tuple[str, Checkpoint]:
+    try:
+        audit_peer(node.store.session, node.witness, card, http)
+    except Error as exc:  # what we cosigned before may still cover its statements
+        log.info("witnessing %s now failed: %s", card.name, exc.code)
+    with node.store.read_session() as session:
+        state = node.witness.latest(session, card.id)
+    if state is None:
+        raise TranscriptError(
+            f"we have not witnessed {card.name}'s log; retry when it is reachable", code="ledger.not_cosigned"
+        )
+    return state.note + state.cosignature, parse_checkpoint_text(parse_note(state.note).text)
 
 
 def _unknown(peer_id: str) -> NodeCard:
@@ -245,6 +287,7 @@ class TranscriptReport:
     participants: list[str]
     participant_ids: list[str]
     checkpoints: dict[str, int]
+    witnessed_by: dict[str, list[str]]
     statements: int
     opened_by: str
     closed: bool
@@ -259,6 +302,7 @@ class TranscriptReport:
             "participants": self.participants,
             "participant_ids": self.participant_ids,
             "checkpoints": self.checkpoints,
+            "witnessed_by": self.witnessed_by,
             "statements": self.statements,
             "opened_by": self.opened_by,
             "closed": self.closed,
@@ -269,7 +313,9 @@ class TranscriptReport:
         }
 
 
-def _parse_envelope(doc: Any) -> tuple[str, dict[str, list[NodeCard]], dict[str, Checkpoint], list[Any]]:
+def _parse_envelope(
+    doc: Any,
+) -> tuple[str, dict[str, list[NodeCard]], dict[str, Checkpoint], dict[str, list[str]], list[Any]]:
     if not isinstance(doc, dict) or doc.get("format") != TRANSCRIPT_FORMAT:
         raise TranscriptError("not an airrc hotline transcript")
     cards, notes, entries = doc.get("cards"), doc.get("checkpoints"), doc.get("entries")
@@ -289,16 +335,41 @@ def _parse_envelope(doc: Any) -> tuple[str, dict[str, list[NodeCard]], dict[str,
             raise TranscriptError("a card chain is filed under another node's id", code="trust.bad_chain")
         chains[node_id] = chain
     checkpoints = {}
+    witnessed: dict[str, list[str]] = {}
     for node_id, text in notes.items():
         if node_id not in chains or not isinstance(text, str):
             raise TranscriptError("a checkpoint from a node without cards")
-        checkpoints[node_id] = verify_note_with_chain(parse_note(text), chains[node_id])
-    return channel_id, chains, checkpoints, entries
+        note = parse_note(text)
+        checkpoints[node_id] = verify_note_with_chain(note, chains[node_id])
+        witnessed[node_id] = _cosigners(note, node_id, chains)
+    return channel_id, chains, checkpoints, witnessed, entries
+
+
+def _cosigners(note: SignedNote, log_id: str, chains: dict[str, list[NodeCard]]) -> list[str]:
+    """The other participants whose cosignature over ``note`` verifies; ``ledger.not_witnessed`` if none
+    (a checkpoint only its own log vouches for could be a view shown to this transcript alone)."""
+    found = []
+    for node_id, chain in chains.items():
+        if node_id == log_id:
+            continue
+        for card in reversed(chain):
+            try:
+                require_cosigned_by(note, card)
+            except LedgerError:
+                continue
+            found.append(chain[-1].name)
+            break
+    if not found:
+        raise TranscriptError(
+            f"the checkpoint of {chains[log_id][-1].name} carries no cosignature by another participant",
+            code="ledger.not_witnessed",
+        )
+    return found
 
 
 def verify_transcript(doc: Any, *, max_bytes: int) -> TranscriptReport:  # noqa: PLR0912, PLR0915
     """Check a transcript offline; return what it proves, or raise naming what failed."""
-    channel_id, chains, checkpoints, entries = _parse_envelope(doc)
+    channel_id, chains, checkpoints, witnessed, entries = _parse_envelope(doc)
     keyring = ChainKeyring(chains)
     names = {node_id: chain[-1].name for node_id, chain in chains.items()}
     proven: list[tuple[SignedStatement, dict[str, Any]]] = []
@@ -395,6 +466,7 @@ def verify_transcript(doc: Any, *, max_bytes: int) -> TranscriptReport:  # noqa:
         participants=[names[p] for p in opening.participants],
         participant_ids=list(opening.participants),
         checkpoints={names[n]: c.size for n, c in checkpoints.items()},
+        witnessed_by={names[n]: w for n, w in witnessed.items()},
         statements=len(proven),
         opened_by=names[opens[0].statement.issuer],
         closed=closed,

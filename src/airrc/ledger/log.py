@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from airrc.crypto.keys import NodeIdentity
 from airrc.errors import InputError, LedgerError
-from airrc.ledger.checkpoint import Checkpoint, SignedNote, parse_note, sign_checkpoint
+from airrc.ledger.checkpoint import Checkpoint, SignedNote, parse_checkpoint_text, parse_note, sign_checkpoint
 from airrc.ledger.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
@@ -399,9 +399,10 @@ class TransparencyLog:
         )
 
     def served_checkpoint(self, session: Session) -> str:
-        """The latest signed checkpoint with every cosignature peers returned for it, as one signed note."""
-        latest = self.latest_checkpoint(session)
-        note = self.checkpoint(session) if latest is None else parse_note(latest.note)
-        size = latest.size if latest is not None else 0
+        """A checkpoint of the whole tree with every cosignature peers returned for it, as one signed note."""
+        # Signed afresh when the tree has grown (at most one signature per new entry), so a peer that
+        # witnesses us, or exports a transcript, sees a checkpoint covering what we just issued.
+        note = self.checkpoint(session)
+        size = parse_checkpoint_text(note.text).size
         lines = "".join(c.line for c in self.cosignatures(session, size))
         return note.serialise() + lines
