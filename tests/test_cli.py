@@ -317,3 +317,46 @@ def test_hotline_formats_list_and_one_format_with_its_values(homes):
     assert any("\u4e00" <= ch <= "\u9fff" for ch in one)  # the Chinese labels are there
     unknown = airrc("hotline", "formats", "NOPE", home=homes["us-cli"], check=False)
     assert "error[hotline.unknown_format]" in unknown.stderr
+
+
+def test_usage_errors_use_the_error_code_form(homes):
+    wrong = airrc("report", "list", "--bogus", home=homes["us-cli"], check=False)
+    assert wrong.returncode == 2
+    assert wrong.stderr.startswith("error[cli.no_such_option]: No such option: --bogus")
+    assert "try 'airrc report list --help'" in wrong.stderr
+    bad = airrc("report", "list", "--limit", "many", home=homes["us-cli"], check=False)
+    assert bad.stderr.startswith("error[cli.bad_value]: Invalid value for '--limit'")
+    missing = airrc("hotline", "send", home=homes["us-cli"], check=False)
+    assert missing.stderr.lower().startswith("error[cli.missing_value]: missing argument 'channel'")
+    unknown = airrc("nosuch", home=homes["us-cli"], check=False)
+    assert unknown.stderr.startswith("error[cli.usage]: No such command 'nosuch'")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("report", "list"),
+        ("hotline", "send"),
+        ("alerts", "ack"),
+        ("control", "request"),
+        ("ledger", "checkpoint"),
+        ("media", "hash"),
+        ("eval", "run"),
+    ],
+)
+def test_help_names_values_in_words_not_python_types(command, tmp_path):
+    shown = airrc(*command, "--help", home=tmp_path).stdout
+    assert "<" not in shown
+    assert "list[" not in shown
+    assert "bool" not in shown
+
+
+def test_help_type_column():
+    from airrc.cli._help import shown_type
+
+    assert shown_type("<bool>", is_flag=True) is None
+    assert shown_type("<str>", is_flag=False) == "TEXT"
+    assert shown_type("<list[str]>", is_flag=False) == "TEXT..."
+    assert shown_type("<int>...", is_flag=False) == "INTEGER..."
+    assert shown_type("<path>", is_flag=False) == "PATH"
+    assert shown_type("<en|zh>", is_flag=False) == "en|zh"

@@ -9,11 +9,13 @@ import tomllib
 
 import typer
 
-from airrc.cli import control, exchange, hotline, ledger, media, node, standards
+from airrc.cli import _help, control, exchange, hotline, ledger, media, node, standards
 from airrc.cli._common import err
 from airrc.errors import Error
 
 __all__ = ["app", "main"]
+
+_help.install()
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="airrc: AI Risk Reduction Center node.")
 app.command()(node.init)
@@ -38,11 +40,36 @@ app.add_typer(standards.standards_app, name="standards")
 app.add_typer(standards.eval_app, name="eval")
 
 
+# The command line's own errors, by the class typer's click raises.
+_USAGE_CODES = {
+    "NoSuchOption": "cli.no_such_option",
+    "BadOptionUsage": "cli.bad_option",
+    "MissingParameter": "cli.missing_value",
+    "BadParameter": "cli.bad_value",
+    "BadArgumentUsage": "cli.bad_argument",
+    "UsageError": "cli.usage",
+    "FileError": "cli.file",
+}
+
+
+def usage_diagnostics(exc: Exception) -> str:
+    """A usage error in the ``error[code]`` form every other error uses, with where to find help."""
+    code = next(
+        (_USAGE_CODES[cls.__name__] for cls in type(exc).__mro__ if cls.__name__ in _USAGE_CODES), "cli.error"
+    )
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    lines = [f"error[{code}]: {message}"]
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        lines.append(f"try '{ctx.command_path} --help'")
+    return "\n".join(lines)
+
+
 def main() -> None:
     # Everything this process writes (database, keys, cards, evaluation logs, backups) is the owner's only.
     os.umask(0o077)
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="airrc")
     except Error as exc:
         err.print(exc.diagnostics(), markup=False, highlight=False)
         sys.exit(1)
@@ -57,7 +84,7 @@ def main() -> None:
 
         # typer vendors its own click; its usage errors are not click's classes, so test by shape.
         if isinstance(exc, click.ClickException) or (hasattr(exc, "show") and hasattr(exc, "exit_code")):
-            exc.show()
+            err.print(usage_diagnostics(exc), markup=False, highlight=False, soft_wrap=True)
             sys.exit(exc.exit_code)
         if isinstance(exc, tomllib.TOMLDecodeError):
             err.print(f"error[config.bad_file]: the home's airrc.toml is not valid TOML: {exc}", markup=False)
