@@ -194,7 +194,7 @@ class FederationWorker:
         return False
 
     def _witness(self, client: httpx.Client) -> bool:
-        from airrc.federation.log_audit import gossip_with, request_cosignature
+        from airrc.federation.log_audit import check_received, gossip_with, request_cosignature
 
         node = self.node
         with node.store.read_session() as session:
@@ -210,6 +210,14 @@ class FederationWorker:
                 gossip_with(node.store.session, node.witness, node.ledger, node.card, peer, client)
             except (Error, httpx.HTTPError) as exc:
                 log.info("gossip with %s failed: %s", peer.name, getattr(exc, "code", type(exc).__name__))
+        # And hold what each peer sent us to its log, once a checkpoint we cosigned covers it.
+        for peer in peers:
+            try:
+                check_received(node.store.session, node.witness, peer, client)
+            except (Error, httpx.HTTPError) as exc:
+                log.info(
+                    "inclusion check of %s failed: %s", peer.name, getattr(exc, "code", type(exc).__name__)
+                )
         return False
 
     def _link_tests(self, _client: httpx.Client) -> bool:

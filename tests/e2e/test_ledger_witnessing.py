@@ -142,3 +142,44 @@ def test_a_log_that_forks_between_witnesses_is_caught_by_their_gossip(cluster):
         alerts = json.loads(cli("alerts", "list", "--json", home=node.home).stdout)
         assert "ledger.split_view" in {a["code"] for a in alerts}
     assert "compromised" in cli("ledger", "gossip", "--peer", "sg-wit", home=us.home, check=False).stderr
+
+
+def test_what_a_peer_sent_is_proven_in_its_log_once_witnessed(nodes: list[DemoNode]):
+    import time
+
+    from sqlalchemy import func, select
+
+    from airrc.store.statements import StatementRow
+
+    us, cn = nodes
+    cn_id = _card(cn.home)["id"]
+    us_id = _card(us.home)["id"]
+    node = Node(Settings(home=us.home))
+    with node.store.session() as s:
+        for i in range(4):
+            node.statements.issue(
+                s, kind="node.ping", audience=[cn_id], body={"nonce": f"x{i}", "sent_at": "t"}
+            )
+    node.close()
+    receiver = Node(Settings(home=cn.home))
+    deadline = time.monotonic() + 60
+    while True:
+        with receiver.store.read_session() as s:
+            got = s.scalar(
+                select(func.count())
+                .select_from(StatementRow)
+                .where(StatementRow.issuer == us_id, StatementRow.kind == "node.ping")
+            )
+        if got >= 4 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    receiver.close()
+    assert got >= 4
+    cli("ledger", "publish", "--peer", "cn-demo", home=us.home)  # cn cosigns a checkpoint covering them
+    proven = cli("ledger", "check-received", "--peer", "us-demo", home=cn.home).stdout
+    assert "us-demo:" in proven
+    assert "newly proven in its log" in proven
+    again = cli("ledger", "check-received", "--peer", "us-demo", home=cn.home).stdout
+    assert "0 statement(s) newly proven" in again
+    alerts = json.loads(cli("alerts", "list", "--json", home=cn.home).stdout)
+    assert not [a for a in alerts if a["code"] == "ledger.not_in_log"]

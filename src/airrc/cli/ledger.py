@@ -172,6 +172,54 @@ def ledger_gossip(
         raise typer.Exit(1)
 
 
+@ledger_app.command("check-received")
+def ledger_check_received(
+    peer: Annotated[list[str] | None, typer.Option("--peer", help="Only these peers (default: all).")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Prove every statement a peer sent us included in the checkpoint of its log we last cosigned.
+
+    Exits 1 when a peer's log lacks one it sent (``ledger.not_in_log``, alerted) or a peer cannot be asked.
+    """
+    from airrc.federation.log_audit import check_received
+
+    node = open_node(home)
+    with node.store.session() as session:
+        cards = [node.trust.by_name(session, p) for p in peer] if peer else node.trust.peers(session)
+    missing = failures = 0
+    with httpx.Client() as client:
+        for card in cards:
+            checked = 0
+            while True:
+                report = check_received(node.store.session, node.witness, card, client)
+                checked += report.checked
+                missing += len(report.missing)
+                for item in report.missing:
+                    err.print(
+                        f"error[ledger.not_in_log] {card.name}'s log of {report.size} entries does not include "
+                        f"statement {item.statement_id} ({item.kind}, seq {item.seq}) it sent us",
+                        markup=False,
+                    )
+                if report.left == 0 or report.checked == 0:
+                    break
+            if report.size == 0:
+                out.print(
+                    f"{card.name}: no checkpoint of its log cosigned yet (`airrc ledger audit --peer ...`)"
+                )
+            elif report.left:
+                failures += 1
+                err.print(
+                    f"{card.name}: {report.left} statement(s) left unchecked: it did not answer", markup=False
+                )
+            else:
+                out.print(
+                    f"{card.name}: {checked} statement(s) newly proven in its log, all through seq "
+                    f"{report.through} (its checkpoint of {report.size} entries that we cosigned)"
+                )
+    if missing or failures:
+        raise typer.Exit(1)
+
+
 @federation_app.command("ping")
 def federation_ping(
     peer: Annotated[str, typer.Argument(help="Name of the pinned peer.")],

@@ -27,6 +27,7 @@ from airrc.ledger.checkpoint import (
     verify_cosignature,
 )
 from airrc.ledger.gossip import MAX_GOSSIP_ENTRIES, GossipVerdict, check_gossiped, parse_published
+from airrc.ledger.inclusion import InclusionReport, check_round, due, record
 from airrc.ledger.log import TransparencyLog
 from airrc.ledger.merkle import leaf_hash, verify_inclusion
 from airrc.ledger.proofs import decode_hashes
@@ -35,6 +36,7 @@ from airrc.ledger.witness import Witness, WitnessResult
 
 __all__ = [
     "audit_peer",
+    "check_received",
     "fetch_checkpoint",
     "fetch_consistency_proof",
     "fetch_first_cosignature",
@@ -225,3 +227,24 @@ def audit_peer(
         old = state.size if state is not None else 0
     proof = fetch_consistency_proof(client, peer, old, checkpoint.size) if 0 < old < checkpoint.size else []
     return witness.submit(old, proof, note)
+
+
+def check_received(
+    store_session: SessionFactory, witness: Witness, peer: NodeCard, client: httpx.Client
+) -> InclusionReport:
+    """Prove the statements ``peer`` sent us included in the checkpoint of its log we last cosigned, fetching
+    its inclusion proofs; one its log lacks is kept and alerted (``ledger.not_in_log``)."""
+    with store_session() as session:
+        round_ = due(session, witness, peer.id)
+
+    def proofs(index: int, size: int) -> list[bytes] | None:
+        try:
+            return fetch_inclusion_proof(client, peer, index, size)
+        except LedgerError:
+            return []  # a malformed proof proves nothing
+        except (FederationError, httpx.HTTPError):
+            return None
+
+    results = check_round(round_, proofs)
+    with store_session() as session:
+        return record(session, witness, peer, round_, results)

@@ -14,6 +14,7 @@ __all__ = [
     "LedgerCosignature",
     "LedgerState",
     "LedgerTile",
+    "ReceivedInclusion",
     "WitnessCosignature",
     "WitnessEvidence",
     "WitnessState",
@@ -102,3 +103,14 @@ class LedgerCosignature(Base):
     timestamp: Mapped[int] = mapped_column(BigInteger, nullable=False)
     line: Mapped[str] = mapped_column(Text, nullable=False)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class ReceivedInclusion(Base):
+    """How far the statements a peer sent us have been proven included in its log."""
+
+    __tablename__ = "ledger_received_inclusion"
+
+    peer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    checked_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
