@@ -72,3 +72,49 @@ def test_reports_cross_between_real_nodes_under_policy(cluster, tmp_path):
         "marking-definition",
     }
     assert "indicator" not in {o["type"] for o in bundle["objects"]}  # observables redacted for cn
+
+
+def test_a_partners_terms_follow_its_report_onward_and_consent_is_signed(cluster, tmp_path):
+    us, cn, _sg = cluster.add("us-on"), cluster.add("cn-on"), cluster.add("sg-on")
+    cluster.pin_all()
+    cluster.start()
+    cli("report", "policy", "cn-on", "--set", "--max-tlp", "green", home=us.home)
+    for partner in ("us-on", "sg-on"):
+        cli("report", "policy", partner, "--set", "--max-tlp", "green", home=cn.home)
+    doc = grid_report(tlp="green", jurisdiction={"origin_country": "US", "onward_transfer": "with_consent"})
+    (tmp_path / "r.json").write_text(json.dumps(doc))
+    key = cli("report", "new", str(tmp_path / "r.json"), home=us.home).stdout.split()[1]
+    assert "cn-on: sent" in cli("report", "publish", key, home=us.home).stdout
+
+    def received():
+        return json.loads(cli("report", "list", "--origin", "us-on", "--json", home=cn.home).stdout)
+
+    wait_until(lambda: len(received()) == 1, what="the report at cn")
+    report_id = received()[0]["report_id"]
+    # cn exports what it received and imports it as its own draft: the terms come with it.
+    cli("stix", "export", report_id, "-o", str(tmp_path / "b.json"), home=cn.home)
+    draft = cli("stix", "import", str(tmp_path / "b.json"), home=cn.home).stdout.split()[1]
+    preview = cli("report", "preview", draft, home=cn.home)
+    assert "publish will refuse sg-on" in preview.stderr
+    refused = cli("report", "publish", draft, home=cn.home, check=False)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("error[exchange.onward_prohibited]")
+    assert "us-on's report" in refused.stderr
+    asked = cli("report", "consent", "request", draft, home=cn.home).stdout
+    assert "asked us-on" in asked
+
+    def consents(node):
+        return json.loads(cli("report", "consent", "list", "--json", home=node.home).stdout)
+
+    wait_until(lambda: len(consents(us)) == 1, what="the consent request at us")
+    (request,) = consents(us)
+    assert (request["requester"], request["partners"], request["state"]) == ("cn-on", ["sg-on"], "requested")
+    assert any(
+        a["code"] == "exchange.consent_requested"
+        for a in json.loads(cli("alerts", "list", "--json", home=us.home).stdout)
+    )
+    assert "granted" in cli("report", "consent", "grant", request["request_id"], home=us.home).stdout
+    wait_until(lambda: consents(cn)[0]["state"] == "granted", what="the grant at cn")
+    published = cli("report", "publish", draft, home=cn.home).stdout
+    assert "sg-on: sent" in published
+    assert "us-on: sent" in published

@@ -28,6 +28,10 @@ report_app = typer.Typer(no_args_is_help=True, help="Reports of malicious AI use
 stix_app = typer.Typer(no_args_is_help=True, help="STIX 2.1 bundles in and out.")
 atlas_app = typer.Typer(no_args_is_help=True, help="The bundled MITRE ATLAS techniques.")
 taxii_app = typer.Typer(no_args_is_help=True, help="The TAXII 2.1 server's collections and who may use them.")
+consent_app = typer.Typer(
+    no_args_is_help=True, help="Consent to share a partner's report onward: asked, granted, refused."
+)
+report_app.add_typer(consent_app, name="consent")
 
 
 # -- exchange ---------------------------------------------------------------------------------------------------
@@ -125,6 +129,14 @@ def report_preview(report: Annotated[str, typer.Argument()], home: HomeOpt = Non
     node = open_node(home)
     with node.store.read_session() as session:
         dump_json([d.to_json() for d in node.exchange.preview(session, report)])
+        for b in node.exchange.onward_blocked(session, report):
+            r = b.restriction
+            names = ", ".join(node.exchange.onward.describe_partners(session, b.partners))
+            err.print(
+                f"warning: built on {r.originator_name}'s report {r.source_report_id} ({r.why}), shared onward "
+                f"{'never' if r.terms == 'prohibited' else 'only with its consent'}: publish will refuse {names}",
+                markup=False,
+            )
 
 
 @report_app.command("publish")
@@ -142,6 +154,63 @@ def report_publish(report: Annotated[str, typer.Argument()], home: HomeOpt = Non
             if sent
             else f"report {result.report.report_id} v{result.report.version} recorded; it left for nobody"
         )
+
+
+@consent_app.command("request")
+def consent_request(
+    report: Annotated[str, typer.Argument(help="Our draft built on a partner's report.")],
+    home: HomeOpt = None,
+) -> None:
+    """Ask the originators whose consent the draft needs, for the partners it would reach (signed requests)."""
+    node = open_node(home)
+    with node.store.session() as session:
+        rows = node.exchange.request_consent(session, report)
+        shown = [node.exchange.onward.describe(session, r) for r in rows]
+    if not shown:
+        out.print("no consent is needed: nothing it is built on restricts the partners it would reach")
+    for c in shown:
+        out.print(
+            f"asked {c['originator']} (request {c['request_id']}) to let it reach {', '.join(c['partners'])}"
+        )
+
+
+@consent_app.command("grant")
+def consent_grant(
+    request: Annotated[str, typer.Argument(help="The request id, from `report consent list`.")],
+    refuse: Annotated[bool, typer.Option("--refuse", help="Refuse instead of granting.")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Answer a partner's request to share a report built on ours onward (a signed answer)."""
+    node = open_node(home)
+    with node.store.session() as session:
+        consent = node.exchange.onward.answer(session, request, grant=not refuse)
+        shown = node.exchange.onward.describe(session, consent)
+    out.print(
+        f"{shown['state']}: {shown['requester']} may{' not' if refuse else ''} share it with {', '.join(shown['partners'])}"
+    )
+
+
+@consent_app.command("list")
+def consent_list(json_out: Annotated[bool, typer.Option("--json")] = False, home: HomeOpt = None) -> None:
+    """Consent requests we made and were asked, with their answers."""
+    node = open_node(home)
+    with node.store.read_session() as session:
+        rows = [node.exchange.onward.describe(session, r) for r in node.exchange.onward.consents(session)]
+    if json_out:
+        dump_json(rows)
+        return
+    table = Table("request", "direction", "requester", "originator", "source report", "partners", "state")
+    for c in rows:
+        table.add_row(
+            c["request_id"],
+            c["direction"],
+            c["requester"],
+            c["originator"],
+            c["source_report_id"],
+            ", ".join(c["partners"]),
+            c["state"],
+        )
+    out.print(table)
 
 
 @report_app.command("revoke")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,7 +10,10 @@ from airrc.crypto.sealing import SealedBody
 from airrc.exchange.policy import PartnerPolicy
 from airrc.statements import register_kind
 
-__all__ = ["ExchangeBody", "PolicyBody"]
+__all__ = ["ConsentAnswerBody", "ConsentRequestBody", "ExchangeBody", "PolicyBody"]
+
+_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_NODE = r"^[0-9a-f]{64}$"
 
 
 @register_kind("exchange.report", description="a report of malicious AI use, one statement per audience")
@@ -35,3 +38,29 @@ class PolicyBody(BaseModel):
 
     partner: str = Field(pattern=r"^[0-9a-f]{64}$")
     policy: PartnerPolicy
+
+
+@register_kind(
+    "exchange.consent_request",
+    description="asks a report's originator to let a report built on it reach the named partners",
+)
+class ConsentRequestBody(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source_report_id: str = Field(pattern=_UUID)
+    report_id: str = Field(pattern=_UUID)
+    partners: tuple[Annotated[str, Field(pattern=_NODE)], ...] = Field(min_length=1, max_length=64)
+
+
+@register_kind(
+    "exchange.consent_answer",
+    description="the originator's signed grant or refusal of one consent request",
+)
+class ConsentAnswerBody(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    request: str = Field(pattern=_UUID)
+    source_report_id: str = Field(pattern=_UUID)
+    report_id: str = Field(pattern=_UUID)
+    partners: tuple[Annotated[str, Field(pattern=_NODE)], ...] = Field(min_length=1, max_length=64)
+    granted: bool

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
 from airrc.crypto.canonical import parse_json
@@ -223,3 +223,38 @@ def atlas(
 
 def _reader(principal: AuthenticatedPrincipal) -> None:
     principal.require(*READERS)
+
+
+@router.get("/consents")
+def consents(node: NodeDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    """Requests to share a partner's report onward, ours and theirs, with their answers."""
+    principal.require(*WRITERS)
+    with node.store.read_session() as session:
+        onward = node.exchange.onward
+        return {"consents": [onward.describe(session, c) for c in onward.consents(session)]}
+
+
+@router.post("/reports/{report}/consent", status_code=201)
+def request_consent(report: str, node: NodeDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    """Ask the originators whose consent the draft needs, for the partners it would reach."""
+    principal.require(*WRITERS)
+    with node.store.session() as session:
+        rows = node.exchange.request_consent(session, report)
+        return {"requests": [node.exchange.onward.describe(session, r) for r in rows]}
+
+
+class ConsentAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    grant: bool
+
+
+@router.post("/consents/{request_id}/answer")
+def answer_consent(
+    request_id: str, answer: ConsentAnswer, node: NodeDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    """Grant or refuse a partner's request to share a report built on ours (a signed answer)."""
+    principal.require(*WRITERS)
+    with node.store.session() as session:
+        consent = node.exchange.onward.answer(session, request_id[:36], grant=answer.grant)
+        return node.exchange.onward.describe(session, consent)

@@ -30,11 +30,12 @@ from airrc.exchange.bodies import ExchangeBody, PolicyBody
 from airrc.exchange.collections import TaxiiStore
 from airrc.exchange.correlate import clusters, correlate, links, normalised_text, report_terms
 from airrc.exchange.model import ExchangeError, Report, parse_report
+from airrc.exchange.onward import Blocked, OnwardTransfer
 from airrc.exchange.policy import PartnerPolicy, SharingDecision, decide, scrub_text
 from airrc.exchange.search import SearchQuery, report_counts, search, search_terms
 from airrc.exchange.stix import report_to_bundle
-from airrc.exchange.stix_import import bundle_to_reports, check_bundle
-from airrc.exchange.tables import PolicyRow, ReportRow, ShareRow, TermRow, WordRow
+from airrc.exchange.stix_import import bundle_to_reports, check_bundle, named_report_ids
+from airrc.exchange.tables import ConsentRow, PolicyRow, ReportRow, ShareRow, TermRow, WordRow
 from airrc.statements import SignedStatement, format_timestamp
 from airrc.store.db import utcnow
 from airrc.store.statements import Draft, StatementLog
@@ -55,7 +56,7 @@ SEVERITY_ORDER = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 
 class ExchangeService:
     # The kinds this mechanism reads when a peer sends them (registered with the received dispatcher).
-    RECEIVED_KINDS = ("exchange.report",)
+    RECEIVED_KINDS = ("exchange.report", *OnwardTransfer.RECEIVED_KINDS)
 
     def __init__(
         self,
@@ -81,6 +82,7 @@ class ExchangeService:
         self.max_statement_bytes = max_statement_bytes
         self.watch_severity = watch_severity
         self.watch_sectors = frozenset(watch_sectors)
+        self.onward = OnwardTransfer(node_id=node_id, statements=statements, trust=trust, alerts=alerts)
 
     # -- policies ------------------------------------------------------------------------------------------
 
@@ -234,6 +236,7 @@ class ExchangeService:
         action: Literal["publish", "update"] = "publish" if row.version == 1 else "update"
         drafts = []
         shared = [d for d in decisions if d.shared and d.view is not None]
+        self.onward.check(session, row, report, [d.partner_id for d in shared])
         for decision in shared:
             drafts.append(
                 Draft(
@@ -261,6 +264,19 @@ class ExchangeService:
             self.taxii.add(session, self.taxii.collection_id("view", decision.partner_id), bundle["objects"])
         correlate(session, row, report)
         return PublishResult(row, decisions, [s.statement.id for s in signed])
+
+    def _shared_partners(self, session: Session, row: ReportRow) -> list[str]:
+        return [d.partner_id for d in self.preview(session, str(row.key)) if d.shared]
+
+    def onward_blocked(self, session: Session, key_or_id: str) -> list[Blocked]:
+        """Which partners its sources' onward terms keep a draft from, as it would be published now."""
+        row = self.get(session, key_or_id, local_only=True)
+        return self.onward.blocked(session, row, row.report(), self._shared_partners(session, row))
+
+    def request_consent(self, session: Session, key_or_id: str) -> list[ConsentRow]:
+        """Ask each originator whose consent the draft needs for the partners it would reach."""
+        row = self.get(session, key_or_id, local_only=True)
+        return self.onward.request(session, row, row.report(), self._shared_partners(session, row))
 
     def _bundle(
         self, report: Report, row: ReportRow, author_id: str, author_name: str, *, view: dict[str, Any] | None
@@ -297,9 +313,13 @@ class ExchangeService:
     ) -> list[ReportRow]:
         """Draft reports from a STIX 2.1 bundle (ours or another tool's); all of them, or none."""
         check_bundle(bundle, max_bytes=max_bytes)
-        return [
+        rows = [
             self.create(session, draft) for draft in bundle_to_reports(bundle, origin_country=origin_country)
         ]
+        # What the bundle names stays attached: a partner's report re-imported keeps its onward terms.
+        for row in rows:
+            self.onward.record_derivation(session, row, named_report_ids(bundle))
+        return rows
 
     def _seal(self, session: Session, doc: dict[str, Any], partner_id: str) -> dict[str, Any]:
         return seal(
@@ -366,8 +386,11 @@ class ExchangeService:
     # -- what partners send (a StatementLog hook) --------------------------------------------------------------
 
     def receive(self, session: Session, signed: SignedStatement) -> None:
-        """One received ``exchange.report``, inside the transaction that stores it."""
+        """One received ``exchange.report`` (or consent statement), inside the transaction that stores it."""
         st = signed.statement
+        if st.kind in OnwardTransfer.RECEIVED_KINDS:
+            self.onward.receive(session, signed)
+            return
         try:
             body = ExchangeBody.model_validate(st.body)
         except ValidationError as exc:

@@ -14,7 +14,7 @@ from airrc.exchange.atlas import load_atlas
 from airrc.exchange.model import TLP_ORDER, HarmType, Sector, Severity
 from airrc.exchange.stix import ATLAS_SOURCE, EXTENSION_ID, FROM_PATTERN, MAX_OBJECTS, TLP1_IDS, TLP2_IDS
 
-__all__ = ["bundle_to_reports", "check_bundle"]
+__all__ = ["bundle_to_reports", "check_bundle", "named_report_ids"]
 
 
 def check_bundle(bundle: Any, *, max_bytes: int) -> list[str]:
@@ -271,3 +271,21 @@ def _categories(labels: list[str]) -> list[str]:
 
     found = [label for label in labels if label in CATEGORIES]
     return found or ["other"]
+
+
+_REPORT_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def named_report_ids(bundle: dict[str, Any]) -> list[str]:
+    """The airrc report ids a checked bundle names: our extension's ``report_id`` and ``report--`` ids."""
+    found = []
+    for obj in bundle["objects"]:
+        if not isinstance(obj, dict) or obj.get("type") not in ("report", "grouping"):
+            continue
+        ext = (obj.get("extensions") or {}).get(EXTENSION_ID, {})
+        candidates = [ext.get("report_id") if isinstance(ext, dict) else None, str(obj.get("id", ""))]
+        for value in candidates:
+            bare = value.removeprefix("report--") if isinstance(value, str) else ""
+            if _REPORT_UUID.match(bare):
+                found.append(bare)
+    return list(dict.fromkeys(found))

@@ -22,7 +22,16 @@ from airrc.exchange.model import Report, parse_report
 from airrc.statements import format_timestamp
 from airrc.store.db import Base, UTCDateTime
 
-__all__ = ["LinkRow", "PolicyRow", "ReportRow", "ShareRow", "TermRow", "WordRow"]
+__all__ = [
+    "ConsentRow",
+    "DerivationRow",
+    "LinkRow",
+    "PolicyRow",
+    "ReportRow",
+    "ShareRow",
+    "TermRow",
+    "WordRow",
+]
 
 
 class ReportRow(Base):
@@ -125,3 +134,36 @@ class LinkRow(Base):
     reason: Mapped[str] = mapped_column(String(600), primary_key=True)
     duplicate: Mapped[bool] = mapped_column(Boolean, nullable=False)
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class DerivationRow(Base):
+    """A report id one of our drafts was made from (a STIX bundle naming it), so its terms travel with it."""
+
+    __tablename__ = "exchange_derivations"
+
+    report_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    source_report_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+
+
+class ConsentRow(Base):
+    """One request to share a partner's report onward, and the originator's answer.
+
+    ``requester`` asks ``originator`` to let its report ``report_id`` (built on the originator's
+    ``source_report_id``) reach ``partners``; ``state`` is requested, granted or refused."""
+
+    __tablename__ = "exchange_consents"
+    __table_args__ = (Index("ix_exchange_consents_source", "source_report_id", "report_id"),)
+
+    request_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    requester: Mapped[str] = mapped_column(String(64), nullable=False)
+    originator: Mapped[str] = mapped_column(String(64), nullable=False)
+    source_report_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    report_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    partners: Mapped[str] = mapped_column(Text, nullable=False)  # JSON list of node ids
+    state: Mapped[str] = mapped_column(String(12), nullable=False)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    answer_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+
+    def partner_ids(self) -> list[str]:
+        return list(json.loads(self.partners))
