@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import sys
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import httpx
 import typer
@@ -19,8 +19,21 @@ from airrc.cli._common import (
 )
 from airrc.errors import Error
 
+if TYPE_CHECKING:
+    from airrc.crypto.trust import NodeCard
+    from airrc.node import Node
+
 ledger_app = typer.Typer(no_args_is_help=True, help="This node's transparency log and its peers' logs.")
 federation_app = typer.Typer(no_args_is_help=True, help="Node-to-node delivery and link tests.")
+
+
+PeersOpt = Annotated[list[str] | None, typer.Option("--peer", help="Only these peers (default: all).")]
+
+
+def _chosen_peers(node: Node, names: list[str] | None) -> list[NodeCard]:
+    """The pinned peers named, or all of them."""
+    with node.store.read_session() as session:
+        return [node.trust.by_name(session, p) for p in names] if names else node.trust.peers(session)
 
 
 @ledger_app.command("status")
@@ -110,7 +123,7 @@ def ledger_audit(
 
 @ledger_app.command("publish")
 def ledger_publish(
-    peer: Annotated[list[str] | None, typer.Option("--peer", help="Only these peers (default: all).")] = None,
+    peer: PeersOpt = None,
     home: HomeOpt = None,
 ) -> None:
     """Ask peers to witness our latest checkpoint (C2SP add-checkpoint) and keep their cosignatures."""
@@ -118,8 +131,7 @@ def ledger_publish(
     from airrc.federation.log_audit import request_cosignature
 
     node = open_node(home)
-    with node.store.session() as session:
-        cards = [node.trust.by_name(session, p) for p in peer] if peer else node.trust.peers(session)
+    cards = _chosen_peers(node, peer)
     failures = 0
     with httpx.Client() as client:
         for card in cards:
@@ -137,7 +149,7 @@ def ledger_publish(
 
 @ledger_app.command("gossip")
 def ledger_gossip(
-    peer: Annotated[list[str] | None, typer.Option("--peer", help="Only these peers (default: all).")] = None,
+    peer: PeersOpt = None,
     home: HomeOpt = None,
 ) -> None:
     """Compare the checkpoints peers cosigned with the ones we were shown; a split view is alerted.
@@ -147,8 +159,7 @@ def ledger_gossip(
     from airrc.federation.log_audit import gossip_with
 
     node = open_node(home)
-    with node.store.session() as session:
-        cards = [node.trust.by_name(session, p) for p in peer] if peer else node.trust.peers(session)
+    cards = _chosen_peers(node, peer)
     split = failures = 0
     with httpx.Client() as client:
         for card in cards:
@@ -174,7 +185,7 @@ def ledger_gossip(
 
 @ledger_app.command("check-received")
 def ledger_check_received(
-    peer: Annotated[list[str] | None, typer.Option("--peer", help="Only these peers (default: all).")] = None,
+    peer: PeersOpt = None,
     home: HomeOpt = None,
 ) -> None:
     """Prove every statement a peer sent us included in the checkpoint of its log we last cosigned.
@@ -184,8 +195,7 @@ def ledger_check_received(
     from airrc.federation.log_audit import check_received
 
     node = open_node(home)
-    with node.store.session() as session:
-        cards = [node.trust.by_name(session, p) for p in peer] if peer else node.trust.peers(session)
+    cards = _chosen_peers(node, peer)
     missing = failures = 0
     with httpx.Client() as client:
         for card in cards:
