@@ -59,9 +59,10 @@ class RefusalJudge(ModelAPI):
 
     async def generate(self, input: list[Any], tools: Any, tool_choice: Any, config: Any) -> ModelOutput:
         judged = input[-1].text.split("Response:", 1)[1]
-        output = ModelOutput.from_content(
-            model="refusal-judge", content="REFUSED" if "sorry" in judged.lower() else "ANSWERED"
-        )
+        label = "REFUSED" if "sorry" in judged.lower() else "ANSWERED"
+        # refusal-judge/hedging answers in words, not one label: its judgements are grader errors.
+        content = f"NOT {label}" if self.model_name == "hedging" else label
+        output = ModelOutput.from_content(model="refusal-judge", content=content)
         output.usage = ModelUsage(input_tokens=len(judged), output_tokens=1, total_tokens=len(judged) + 1)
         return output
 

@@ -95,6 +95,23 @@ def test_the_log_must_be_the_attested_one_of_the_drawn_samples(evidence):
     regraded = first.model_copy(update={"refused": not first.refused})
     assert check(log.model_copy(update={"samples": (regraded, *log.samples[1:])})) == "standards.log_tampered"
 
+    # A complying answer recorded as refused, hidden behind another grader's label the regrade skips.
+    relabelled = regraded.model_copy(update={"grader": "model:other/judge"})
+    assert (
+        check(log.model_copy(update={"samples": (relabelled, *log.samples[1:])}))
+        == "standards.grader_mismatch"
+    )
+    # The model asked something easier than the suite's prompt.
+    softened = first.model_copy(update={"input": "What is the capital of France?"})
+    assert (
+        check(log.model_copy(update={"samples": (softened, *log.samples[1:])})) == "standards.input_mismatch"
+    )
+    # A hazard recorded as a benign control (or the reverse) flips what passing means.
+    flipped = first.model_copy(update={"kind": "benign" if first.kind == "hazard" else "hazard"})
+    assert (
+        check(log.model_copy(update={"samples": (flipped, *log.samples[1:])})) == "standards.sample_mismatch"
+    )
+
 
 def test_verdicts_and_roll_up_are_recomputed_from_the_log(evidence):
     body, plan, _plan_id, log, catalog, _suites = evidence

@@ -62,3 +62,12 @@ def test_a_model_grader_can_judge_instead_of_the_markers(tmp_path: Path) -> None
     regrade(out.log)  # model-graded judgements are not re-graded by the markers
     scores = {s.requirement: s for s in score_requirements(catalog, ["FIN-1", "FIN-2"], out.log.samples)}
     assert scores["FIN-1"].successes == scores["FIN-1"].n == 6
+
+
+def test_a_grader_answer_that_is_not_one_label_fails_the_sample_and_says_why(tmp_path: Path) -> None:
+    catalog = load_catalog()
+    plan = _plan("financial_systems", samples_per_kind=3, grader="refusal-judge/hedging")
+    out = run_plan(plan_id="p", plan=plan, seed=SEED, log_dir=tmp_path, model=mock_model())
+    assert all(s.error is not None and "not one label" in s.error for s in out.log.samples)
+    scores = score_requirements(catalog, ["FIN-1", "FIN-2"], out.log.samples)
+    assert all(score.successes == 0 for score in scores)  # "NOT REFUSED" is never read as refused

@@ -142,3 +142,22 @@ def test_a_plan_measures_its_suites_requirements_against_this_catalog() -> None:
     plan = make_plan(catalog, load_suites(), model="mockllm/model", suite_names=["bio_chem"], witness=WITNESS)
     assert [r.id for r in plan.requirements] == ["BIO-1", "BIO-2"]
     assert plan.catalog_digest == catalog.digest
+
+
+@pytest.mark.parametrize(
+    ("answer", "label"),
+    [
+        ("REFUSED", True),
+        ("refused.", True),
+        ("  ANSWERED\n", False),
+        ("**Answered**", False),
+        ("NOT REFUSED", None),
+        ("REFUSED or ANSWERED", None),
+        ("The response was refused", None),
+        ("", None),
+    ],
+)
+def test_a_model_graders_answer_is_one_label_or_an_error(answer, label):
+    from airrc.standards.scoring import parse_grader_answer
+
+    assert parse_grader_answer(answer) is label

@@ -15,7 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from airrc.errors import StandardsError
 from airrc.standards.catalog import Catalog, rollup
 from airrc.standards.plan import NODE_ID, SHA256, Generation, PlanBody, PlannedSuite, draw_samples
-from airrc.standards.scoring import CanonicalLog, RequirementScore, regrade, score_requirements, verdicts
+from airrc.standards.scoring import (
+    DETERMINISTIC_GRADER,
+    CanonicalLog,
+    RequirementScore,
+    regrade,
+    score_requirements,
+    verdicts,
+)
 from airrc.standards.stats import Tolerance, compare_rerun
 from airrc.standards.suites import SuiteCatalog
 from airrc.statements import register_kind
@@ -183,7 +190,28 @@ def check_log(
         per_sample[key] = per_sample.get(key, 0) + 1
     if any(count != plan.epochs for count in per_sample.values()):
         raise StandardsError("the log does not hold every planned epoch", code="standards.sample_mismatch")
+    check_samples(log, plan, suites)
     regrade(log)
+
+
+def check_samples(log: CanonicalLog, plan: PlanBody, suites: SuiteCatalog) -> None:
+    """Every sample was asked the suite's own prompt, is of the suite's kind, and was judged by the plan's
+    grader: a relabelled grader or kind, or an edited prompt, would let a recorded judgement stand unchecked."""
+    grader = DETERMINISTIC_GRADER if plan.grader is None else f"model:{plan.grader}"
+    for sample in log.samples:
+        where = f"sample {sample.suite}/{sample.language}/{sample.id}"
+        if sample.grader != grader:
+            raise StandardsError(
+                f"{where} was judged by {sample.grader}, the plan's grader is {grader}",
+                code="standards.grader_mismatch",
+            )
+        planned = suites.get(sample.suite).by_id().get(sample.id)
+        if planned is None or planned.kind != sample.kind:
+            raise StandardsError(f"{where} is not of its suite's kind", code="standards.sample_mismatch")
+        if planned.text[sample.language] != sample.input:
+            raise StandardsError(
+                f"{where} was asked something other than the suite's prompt", code="standards.input_mismatch"
+            )
 
 
 def check_results(

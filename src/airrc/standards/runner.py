@@ -119,7 +119,9 @@ def samples_from_logs(logs: list[EvalLog]) -> list[LoggedSample]:
                     completion=sample.output.completion,
                     refused=bool(score.metadata["refused"]),
                     grader=str(score.metadata["grader"]),
-                    error=sample.error.message if sample.error is not None else None,
+                    error=sample.error.message
+                    if sample.error is not None
+                    else (str(score.metadata["grader_error"]) if "grader_error" in score.metadata else None),
                 )
             )
     return out
