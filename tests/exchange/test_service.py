@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from airrc.errors import Conflict, Error, NotFound
 from airrc.exchange.policy import PartnerPolicy
+from airrc.exchange.receiving import open_body
 from airrc.exchange.search import SearchQuery
 from airrc.exchange.service import ExchangeBody, ReportRow
 from airrc.federation.outbox import OutboxItem
@@ -87,7 +88,8 @@ def test_a_report_reaches_each_partner_as_its_policy_allows(net: Net) -> None:
         # AMBER: the reason travels sealed, like the report; what is sealed was scrubbed first.
         assert b"retracted" not in stored.data
         assert "reason" not in stored.signed(max_bytes=1 << 20).statement.body
-        opened = cn.exchange._open(
+        opened = open_body(
+            cn.exchange,
             stored.signed(max_bytes=1 << 20),
             ExchangeBody.model_validate(stored.signed(max_bytes=1 << 20).statement.body).sealed,
         )

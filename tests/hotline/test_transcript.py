@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 
 from airrc.errors import Error
-from airrc.hotline.transcript import export_transcript, verify_transcript
+from airrc.hotline.transcript import export_transcript
+from airrc.hotline.transcript_verify import verify_transcript
 from tests.hotline.conftest import Net, past
 from tests.hotline.test_service import NOTICE
 

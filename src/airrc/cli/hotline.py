@@ -309,7 +309,7 @@ def hotline_verify_transcript(
 ) -> None:
     """Check a transcript offline: cards, checkpoints, signatures, inclusion, commitments, officers."""
     from airrc.crypto.canonical import parse_json
-    from airrc.hotline.transcript import verify_transcript
+    from airrc.hotline.transcript_verify import verify_transcript
 
     limits = settings_for(home).limits
     limit = limits.max_input_file_bytes

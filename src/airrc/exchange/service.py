@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import ValidationError
 from sqlalchemy import (
     delete,
     select,
@@ -23,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from airrc.alerts import Alerts
 from airrc.crypto.keys import NodeIdentity
-from airrc.crypto.sealing import SealedBody, open_sealed, seal
+from airrc.crypto.sealing import seal
 from airrc.crypto.trust import NodeCard
 from airrc.errors import Conflict, Forbidden, NotFound
 from airrc.exchange.bodies import ExchangeBody, PolicyBody
@@ -32,6 +31,7 @@ from airrc.exchange.correlate import clusters, correlate, links, normalised_text
 from airrc.exchange.model import ExchangeError, Report, parse_report
 from airrc.exchange.onward import Blocked, OnwardTransfer
 from airrc.exchange.policy import PartnerPolicy, SharingDecision, decide, scrub_text
+from airrc.exchange.receiving import receive_statement
 from airrc.exchange.search import SearchQuery, report_counts, search, search_terms
 from airrc.exchange.stix import report_to_bundle
 from airrc.exchange.stix_import import bundle_to_reports, check_bundle, named_report_ids
@@ -49,9 +49,6 @@ class PublishResult:
     report: ReportRow
     decisions: list[SharingDecision]
     statements: list[str]
-
-
-SEVERITY_ORDER = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 
 
 class ExchangeService:
@@ -146,11 +143,11 @@ class ExchangeService:
             version=1,
             status="draft",
             created_at=now,
-            **self._columns(report, now),
+            **self.row_columns(report, now),
         )
         session.add(row)
         session.flush()
-        self._index(session, row, report)
+        self.index_terms(session, row, report)
         return row
 
     def edit(self, session: Session, key_or_id: str, doc: dict[str, Any]) -> ReportRow:
@@ -164,13 +161,15 @@ class ExchangeService:
         report = self._with_partner_ids(
             session, parse_report({**doc, "report_id": row.report_id, "version": version})
         )
-        for name, value in self._columns(report, utcnow()).items():
+        for name, value in self.row_columns(report, utcnow()).items():
             setattr(row, name, value)
         row.version, row.status = version, "draft"
-        self._index(session, row, report)
+        self.index_terms(session, row, report)
         return row
 
-    def _columns(self, report: Report, now: datetime, view: dict[str, Any] | None = None) -> dict[str, Any]:
+    def row_columns(
+        self, report: Report, now: datetime, view: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Row columns; a partner's report is kept exactly as its view arrived."""
         return {
             "tlp": report.tlp,
@@ -182,7 +181,8 @@ class ExchangeService:
             "updated_at": now,
         }
 
-    def _index(self, session: Session, row: ReportRow, report: Report) -> None:
+    def index_terms(self, session: Session, row: ReportRow, report: Report) -> None:
+        """Replace the row's search and correlation terms with those of ``report``."""
         session.execute(delete(TermRow).where(TermRow.report_key == row.key))
         session.execute(delete(WordRow).where(WordRow.report_key == row.key))
         terms = report_terms(report)
@@ -260,7 +260,7 @@ class ExchangeService:
             )
         row.status, row.published_at = "published", now
         for decision in shared:
-            bundle = self._bundle(report, row, self.node_id, self.node_name, view=decision.view)
+            bundle = self.stix_bundle(report, row, self.node_id, self.node_name, view=decision.view)
             self.taxii.add(session, self.taxii.collection_id("view", decision.partner_id), bundle["objects"])
         correlate(session, row, report)
         return PublishResult(row, decisions, [s.statement.id for s in signed])
@@ -278,9 +278,10 @@ class ExchangeService:
         row = self.get(session, key_or_id, local_only=True)
         return self.onward.request(session, row, row.report(), self._shared_partners(session, row))
 
-    def _bundle(
+    def stix_bundle(
         self, report: Report, row: ReportRow, author_id: str, author_name: str, *, view: dict[str, Any] | None
     ) -> dict[str, Any]:
+        """The STIX 2.1 bundle of ``report`` as authored by ``author_id``, from ``view`` when given."""
         return report_to_bundle(
             report,
             view=view,
@@ -297,7 +298,7 @@ class ExchangeService:
         report = row.report()
         if partner is None or not row.local:
             author = self.trust.current(session, row.origin).name if not row.local else self.node_name
-            return self._bundle(report, row, row.origin, author, view=json.loads(row.data))
+            return self.stix_bundle(report, row, row.origin, author, view=json.loads(row.data))
         card = self._partner(session, partner)
         decision = decide(
             report, self.policies(session).get(card.id), partner_id=card.id, partner_name=card.name
@@ -306,7 +307,7 @@ class ExchangeService:
             raise Forbidden(
                 f"{card.name} may not see this report: {decision.reason}", code="exchange.not_shared"
             )
-        return self._bundle(report, row, self.node_id, self.node_name, view=decision.view)
+        return self.stix_bundle(report, row, self.node_id, self.node_name, view=decision.view)
 
     def import_stix(
         self, session: Session, bundle: Any, *, origin_country: str | None, max_bytes: int = 4 << 20
@@ -329,18 +330,6 @@ class ExchangeService:
             recipients={partner_id: self.trust.current(session, partner_id).keys},
             kind="exchange.report",
         ).model_dump(mode="json")
-
-    def _open(self, signed: SignedStatement, sealed: SealedBody) -> Any:
-        st = signed.statement
-        return open_sealed(
-            sealed,
-            recipient=self.identity,
-            recipient_id=self.node_id,
-            sender_id=st.issuer,
-            sender_verifier=self.trust.verifier_for(st.issuer, st.issued_at_datetime),
-            kind="exchange.report",
-            max_bytes=self.max_statement_bytes,
-        )
 
     def _body(
         self, session: Session, report: Report, action: str, decision: SharingDecision
@@ -387,79 +376,7 @@ class ExchangeService:
 
     def receive(self, session: Session, signed: SignedStatement) -> None:
         """One received ``exchange.report`` (or consent statement), inside the transaction that stores it."""
-        st = signed.statement
-        if st.kind in OnwardTransfer.RECEIVED_KINDS:
-            self.onward.receive(session, signed)
-            return
-        try:
-            body = ExchangeBody.model_validate(st.body)
-        except ValidationError as exc:
-            raise ExchangeError("malformed exchange.report body", code="exchange.malformed") from exc
-        row = session.scalar(
-            select(ReportRow).where(ReportRow.origin == st.issuer, ReportRow.report_id == body.report_id)
-        )
-        opened = self._open(signed, body.sealed) if body.sealed is not None else None
-        if body.action == "revoke":
-            if st.tlp not in ("clear", "green") and (body.reason is not None or opened is None):
-                raise ExchangeError("an AMBER revocation carries its reason sealed", code="exchange.unsealed")
-            if opened is not None and not (
-                isinstance(opened, dict) and set(opened) == {"reason"} and isinstance(opened["reason"], str)
-            ):
-                raise ExchangeError("a sealed revocation holds only its reason", code="exchange.malformed")
-            if row is not None:
-                row.status, row.updated_at = "revoked", utcnow()
-                self.taxii.revoke(
-                    session,
-                    self.taxii.collection_id("from", st.issuer),
-                    f"report--{body.report_id}",
-                    at=st.issued_at_datetime,
-                )
-            return
-        doc = opened if opened is not None else body.report
-        report = parse_report(doc, received=True)
-        if report.report_id != body.report_id or report.version != body.version:
-            raise ExchangeError("the report does not match its statement", code="exchange.mismatch")
-        if report.tlp != st.tlp:
-            raise ExchangeError("the report's TLP differs from its statement's", code="exchange.mismatch")
-        now = utcnow()
-        if row is None:
-            row = ReportRow(report_id=report.report_id, origin=st.issuer, local=False, created_at=now)
-            session.add(row)
-        elif row.version >= report.version:
-            return  # an older or repeated version arriving late changes nothing
-        for name, value in self._columns(report, now, doc).items():
-            setattr(row, name, value)
-        row.version, row.status, row.published_at = report.version, "published", st.issued_at_datetime
-        row.statement_id = st.id
-        session.flush()
-        self._watch(session, row, report, st.issuer)
-        self._index(session, row, report)
-        self.taxii.add(
-            session,
-            self.taxii.collection_id("from", st.issuer),
-            self._bundle(report, row, st.issuer, self.trust.current(session, st.issuer).name, view=doc)[
-                "objects"
-            ],
-        )
-        correlate(session, row, report)
-
-    def _watch(self, session: Session, row: ReportRow, report: Report, issuer: str) -> None:
-        watched = not self.watch_sectors or bool(self.watch_sectors & set(report.sectors))
-        if not watched or SEVERITY_ORDER[report.severity] < SEVERITY_ORDER[self.watch_severity]:
-            return
-        peer = self.trust.current(session, issuer).name
-        title = report.title.en or report.title.zh or report.report_id
-        self.alerts.raise_alert(
-            session,
-            "exchange.watched_report",
-            f"{report.severity} report from {peer} ({', '.join(report.sectors) or 'no sector'}): {title}"
-            f" — open a hotline channel: airrc hotline open {peer} --report {report.report_id}",
-            severity="critical" if report.severity == "critical" else "warning",
-            peer=peer,
-            report_id=report.report_id,
-            version=report.version,
-            sectors=list(report.sectors),
-        )
+        receive_statement(self, session, signed)
 
     def hotline_reference(self, session: Session, ref: str) -> str:
         """The exchange.report statement a hotline channel opened from ``ref`` refers to: ``ref`` is that
