@@ -3,6 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
+NPM_STAMP := node_modules/.installed
 ARGS ?=
 PYTEST_ARGS ?=
 
@@ -24,7 +25,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The console's front-end packages, from the npm registry at the versions package-lock.json pins.
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NPM_STAMP)
+
+install: $(STAMP) $(NPM_STAMP)
 
 ## make demo [ARGS=--keep]: two nodes as real processes on loopback (embedded SQLite)
 demo: install
@@ -33,6 +39,7 @@ demo: install
 ## make test: the whole suite, PostgreSQL tests included (the fixture starts its own server)
 test: install
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install

@@ -368,7 +368,9 @@ def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
         if keep:
             console.print(f"nodes keep running; homes under {base}. Press Ctrl-C to stop.")
             for node in nodes:
-                console.print(f"  {node.name}: {node.url}  (admin password {node.password})")
+                console.print(
+                    f"  {node.name}: {node.url}  console {node.url}/console/  (admin password {node.password})"
+                )
             try:
                 while all(n.process is not None and n.process.poll() is None for n in nodes):
                     time.sleep(1)

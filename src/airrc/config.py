@@ -127,6 +127,8 @@ class Settings(BaseSettings):
     http_body_timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
     http_max_connections: int = Field(default=1000, ge=8, le=100_000)
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    # A console sign-in unused this long ends (its token is revoked); live updates do not count as use.
+    console_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     # Received reports at or above this severity, in a watched sector (none listed: every sector), raise
     # an `exchange.watched_report` alert that names the command opening a hotline channel from it.
     watch_severity: Literal["low", "medium", "high", "critical"] = "high"

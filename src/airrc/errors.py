@@ -337,6 +337,7 @@ HTTP_STATUS_BY_CODE: dict[str, int] = {
     "control.requester_cannot_vote": 403,
     "auth.key_locked": 403,
     "store.not_migrated": 503,
+    "console.assets_missing": 503,
     "exchange.bad_query": 400,
     "taxii.not_acceptable": 406,
     "taxii.unsupported_media_type": 415,

@@ -22,6 +22,8 @@ from airrc import __version__
 from airrc.api.deps import NodeDep
 from airrc.api.errors import GuardEdges, install_error_handlers
 from airrc.api.limits import BodySizeLimit
+from airrc.console import host as console_host
+from airrc.console import pages as console_pages
 from airrc.control import routes as control_routes
 from airrc.errors import Error
 from airrc.exchange import routes as exchange_routes
@@ -57,7 +59,8 @@ def _served(node: Node) -> Node:
         principals_web.BasicHost,
         standards_routes.StandardsPeerHost,
         media_routes.MediaHost,
-    ] = (node, node, node, node, node, node, node, node, node)
+        console_host.ConsoleHost,
+    ] = (node, node, node, node, node, node, node, node, node, node)
     return node
 
 
@@ -401,6 +404,7 @@ def create_app(node: Node, *, background: bool = False) -> FastAPI:
     app.include_router(standards_routes.router)
     app.include_router(standards_routes.peer_router)
     app.include_router(media_routes.router)
+    app.include_router(console_pages.router)
     app.add_middleware(GuardEdges)
     app.add_middleware(BodySizeLimit, limit=node.settings.limits.max_request_bytes)
     return app

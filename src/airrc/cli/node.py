@@ -110,7 +110,8 @@ def serve(
     shown = f"[{bind_host}]" if ":" in bind_host else bind_host
     out.print(
         f"airrc node [bold]{node.name}[/bold] listening on http://{shown}:{bind_port} "
-        f"(REST /api/v1, TAXII /taxii2/, peers /federation/v1, ledger /ledger/v1)",
+        f"(REST /api/v1, TAXII /taxii2/, peers /federation/v1, ledger /ledger/v1)\n"
+        f"console: http://{shown}:{bind_port}/console/",
         highlight=False,
     )
     sys.stdout.flush()  # a log file is block-buffered: the operator must see this line now

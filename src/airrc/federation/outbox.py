@@ -221,6 +221,10 @@ class Outbox(FederationComponent):
             )
         )
 
+    def links(self, session: Session) -> dict[str, PeerLink]:
+        """Every peer's link state recorded so far, by peer id (read only: no row is created)."""
+        return {row.peer_id: row for row in session.scalars(select(PeerLink))}
+
     def link(self, session: Session, peer_id: str) -> PeerLink:
         row = session.get(PeerLink, peer_id)
         if row is None:

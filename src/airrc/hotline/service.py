@@ -147,6 +147,10 @@ class HotlineService:
             "drills": self.drill_status(session),
         }
 
+    def change_stamp(self, session: Session) -> tuple[int, ...]:
+        """Changes whenever the board a duty officer watches would (see :func:`views.change_stamp`)."""
+        return views.change_stamp(session)
+
     def counts(self, session: Session) -> dict[str, int]:
         """Awaited acknowledgements by state, for ``/metrics``."""
         return views.ack_counts(session)

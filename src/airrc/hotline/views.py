@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from airrc.crypto.canonical import parse_json
@@ -19,7 +19,7 @@ from airrc.hotline.records import find_channel
 from airrc.hotline.tables import MessageRow, WaitRow
 from airrc.statements import format_timestamp
 
-__all__ = ["MessageView", "ack_counts", "channel_messages", "inbox", "view"]
+__all__ = ["MessageView", "ack_counts", "change_stamp", "channel_messages", "inbox", "view"]
 
 MAX_INBOX = 1000
 
@@ -135,3 +135,19 @@ def ack_counts(session: Session) -> dict[str, int]:
     for overdue, count in rows:
         out["overdue" if overdue else "awaiting"] += int(count)
     return out
+
+
+def change_stamp(session: Session) -> tuple[int, ...]:
+    """A value that changes whenever a message is stored, acknowledged, answered or falls overdue: what a
+    live console polls (two indexed aggregates) before it re-reads anything."""
+    messages, newest = session.execute(select(func.count(), func.max(MessageRow.stored_at))).one()
+    acked, answered, overdue, steps = session.execute(
+        select(
+            func.count(WaitRow.acked_at),
+            func.count(WaitRow.answered_by),
+            func.sum(case((WaitRow.overdue.is_(True), 1), else_=0)),
+            func.sum(WaitRow.steps_done),
+        )
+    ).one()
+    moment = int(newest.timestamp() * 1000) if newest is not None else 0
+    return (int(messages), moment, int(acked), int(answered), int(overdue or 0), int(steps or 0))

@@ -369,6 +369,22 @@ class TransparencyLog:
             )
         )
 
+    def latest_cosignatures(self, session: Session) -> dict[str, LedgerCosignature]:
+        """Each witness's cosignature over the largest of our checkpoints it cosigned, by witness id."""
+        newest = (
+            select(LedgerCosignature.witness_id, func.max(LedgerCosignature.size).label("size"))
+            .group_by(LedgerCosignature.witness_id)
+            .subquery()
+        )
+        rows = session.scalars(
+            select(LedgerCosignature).join(
+                newest,
+                (LedgerCosignature.witness_id == newest.c.witness_id)
+                & (LedgerCosignature.size == newest.c.size),
+            )
+        )
+        return {row.witness_id: row for row in rows}
+
     def add_cosignature(
         self, session: Session, size: int, witness_id: str, timestamp: int, line: str
     ) -> None:
