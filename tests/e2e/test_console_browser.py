@@ -5,11 +5,16 @@ and the sender's board shows who acknowledged it; every page passes axe with not
 from __future__ import annotations
 
 import os
+import re
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from airrc.console import i18n
+from airrc.console.tables import ConsoleSession
+from airrc.store.db import utcnow
 from tests.e2e.conftest import cli, wait_until
 from tests.e2e.test_hotline import OFFICER_PW, _send, _started
 
@@ -121,3 +126,49 @@ def test_flash_notice_live_on_the_board_acknowledged_by_keyboard(cluster, tmp_pa
             sender.wait_for_url(f"{us.url}/console/hotline")
             assert sender.locator("html").get_attribute("lang") == "zh-Hans"
             assert sender.get_by_role("heading", name="热线面板").count() == 1
+        else:
+            # No English console string is left on a zh page (names, codes and formats are data).
+            shown = sender.locator("body").inner_text()
+            english = [m for m in i18n.catalog("en") if len(m) > 5 and re.search(re.escape(m), shown)]
+            assert english == [], name
+
+
+def test_the_browser_is_refused_without_password_csrf_role_or_a_live_session(cluster, browser):
+    node = cluster.add("us-refuse")
+    cli(
+        "user",
+        "add",
+        "otto",
+        "--role",
+        "observer",
+        "--password-stdin",
+        home=node.home,
+        stdin="an observer password\n",
+    )
+    cluster.start()
+    page = browser.new_context(locale="en-US").new_page()
+    page.goto(f"{node.url}/console/hotline")
+    assert page.url.startswith(f"{node.url}/console/login?reason=auth.unauthenticated")
+    page.get_by_label("User name").fill("otto")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    assert "auth.bad_credentials" in page.get_by_role("alert").inner_text()
+
+    _sign_in(page, node.url, "otto", "an observer password")
+    page.goto(f"{node.url}/console/hotline")
+    assert "auth.forbidden" in page.get_by_role("alert").inner_text()
+    # The browser's own cookie, but no CSRF token: another site's form gets this far and no further.
+    forged = page.request.post(f"{node.url}/console/language", form={"language": "zh"})
+    assert forged.status == 403
+    assert "console.csrf" in forged.text()
+
+    opened = cluster.open("us-refuse")
+    try:
+        with opened.store.session() as session:
+            for row in session.query(ConsoleSession):
+                row.last_seen_at = utcnow() - timedelta(minutes=opened.settings.console_idle_minutes + 1)
+    finally:
+        opened.close()
+    page.goto(f"{node.url}/console/dashboard")
+    assert page.url.startswith(f"{node.url}/console/login?reason=console.session_expired")
+    assert page.locator(".notice").inner_text().startswith("Your session ended")
