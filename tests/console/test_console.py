@@ -14,15 +14,7 @@ from airrc.console.tables import ConsoleSession
 from airrc.store.db import utcnow
 from tests.conftest import ADMIN_PASSWORD
 from tests.hotline.conftest import OFFICER_PASSWORD, Net
-
-NOTICE = {
-    "sector": "energy_power_grid",
-    "country": "US",
-    "started_at": "2026-11-22T06:40Z",
-    "ai_involvement": "suspected",
-    "impact": "degraded",
-    "request": "information",
-}
+from tests.hotline.test_service import NOTICE
 
 
 def _browser(node) -> TestClient:

@@ -134,9 +134,10 @@ def _error_response(request: Request, exc: Error) -> Response:
 
 def _viewer(request: Request, host: ConsoleHost, *roles: str, touch: bool = True) -> Viewer:
     token = request.cookies.get(COOKIE) or ""
+    sessions = _sessions(host)
     with host.store.session() as session:
-        principal = _sessions(host).resume(session, token, touch=touch)
-        language = _sessions(host).language(session, principal.id)
+        principal = sessions.resume(session, token, touch=touch)
+        language = sessions.language(session, principal.id)
     if roles:
         principal.require(*roles)
     return Viewer(principal, token, translator(language or _accepted_language(request)), host.name)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from airrc.console.host import ConsoleHost
-from airrc.hotline.views import MessageView
+from airrc.hotline.views import MessageView, wait_state
 from airrc.store.db import utcnow
 
 __all__ = ["AwaitView", "BoardMessage", "PeerStatus", "board", "dashboard"]
@@ -78,11 +78,10 @@ def _board_message(host: ConsoleHost, view: MessageView, names: dict[str, str]) 
         issued_at=row.issued_at,
         rendered={lang: view.render(catalog, lang) for lang in ("en", "zh")},
     )
-    as_json = view.to_json(catalog, ())
-    for wait, shown in zip(view.waits, as_json["awaiting"], strict=True):
+    for wait in view.waits:
         await_view = AwaitView(
             node=names.get(wait.node_id, wait.node_id[:12]),
-            state=shown["state"],
+            state=wait_state(wait, view.delivered.get(wait.node_id), row.outgoing),
             deadline=wait.deadline_at,
             acknowledged_by=wait.acked_by,
             acknowledged_at=wait.acked_at,

@@ -19,7 +19,7 @@ from airrc.hotline.records import find_channel
 from airrc.hotline.tables import MessageRow, WaitRow
 from airrc.statements import format_timestamp
 
-__all__ = ["MessageView", "ack_counts", "change_stamp", "channel_messages", "inbox", "view"]
+__all__ = ["MessageView", "ack_counts", "change_stamp", "channel_messages", "inbox", "view", "wait_state"]
 
 MAX_INBOX = 1000
 
